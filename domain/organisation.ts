@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { EmploymentType } from './hr-event';
+
+// The organisation lives in configuration, not code (SPEC §1.6). One schema per concept.
+
+const code = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a code of letters, digits, ".", "_" or "-"');
+
+export const Citation = z.object({
+  regulation: z.string().min(1),
+  requirement: z.string().min(1),
+});
+
+export const Course = z.object({
+  code,
+  title: z.string().min(1),
+  category: z.enum(['safety', 'compliance', 'role', 'leadership', 'welcome']),
+  /** Recertification interval; absent means once. */
+  recertifyMonths: z.number().int().positive().optional(),
+  /** How long the training record is kept after separation. */
+  retentionYears: z.number().int().positive().default(5),
+  citation: Citation.optional(),
+});
+export type Course = z.infer<typeof Course>;
+
+export const CurriculumItem = z.object({
+  course: code,
+  /** Days after the anchor date (start or effective date) the course is due; safety courses are due on or before the anchor. */
+  dueOffsetDays: z.number().int(),
+});
+
+export const Curriculum = z.object({
+  id: code,
+  title: z.string().min(1),
+  items: z.array(CurriculumItem).min(1),
+});
+export type Curriculum = z.infer<typeof Curriculum>;
+
+export const Site = z.object({
+  code,
+  name: z.string().min(1),
+  kind: z.enum(['chemical', 'manufacturing', 'healthcare', 'office', 'warehouse']),
+  /** Covered by OSHA Process Safety Management (29 CFR 1910.119). */
+  psmCovered: z.boolean().default(false),
+  /** Hazardous chemicals present, for Hazard Communication (1910.1200). */
+  hazards: z.array(z.string()).default([]),
+  branch: code,
+  groups: z.array(code).default([]),
+});
+export type Site = z.infer<typeof Site>;
+
+export const Department = z.object({ code, name: z.string().min(1), group: code });
+
+export const LmsRole = z.object({
+  id: code,
+  title: z.string().min(1),
+  leadership: z.boolean().default(false),
+});
+
+export const JobCode = z.object({
+  code,
+  title: z.string().min(1),
+  role: code,
+  groups: z.array(code).default([]),
+});
+export type JobCode = z.infer<typeof JobCode>;
+
+/** Every rule whose conditions all hold for a profile contributes its curricula. */
+export const RequirementRule = z.object({
+  id: code,
+  description: z.string().min(1),
+  when: z
+    .object({
+      jobCodes: z.array(code).optional(),
+      sites: z.array(code).optional(),
+      departments: z.array(code).optional(),
+      employmentTypes: z.array(EmploymentType).optional(),
+      psmSite: z.boolean().optional(),
+    })
+    .default({}),
+  curricula: z.array(code).min(1),
+});
+export type RequirementRule = z.infer<typeof RequirementRule>;
+
+export const Branch = z.object({ code, name: z.string().min(1) });
+export const Group = z.object({ code, name: z.string().min(1) });
+
+export const Organisation = z
+  .object({
+    name: z.string().min(1),
+    /** Groups whose names start with this are computed per hire month, e.g. cohort-2026-11. */
+    cohortGroupPrefix: code.default('cohort-'),
+    branches: z.array(Branch).min(1),
+    groups: z.array(Group),
+    roles: z.array(LmsRole).min(1),
+    courses: z.array(Course).min(1),
+    curricula: z.array(Curriculum).min(1),
+    sites: z.array(Site).min(1),
+    departments: z.array(Department),
+    jobCodes: z.array(JobCode).min(1),
+    employmentTypeGroups: z.record(EmploymentType, code).default({}),
+    requirements: z.array(RequirementRule).min(1),
+  })
+  .superRefine((org, ctx) => {
+    const known = (kind: string, list: { code?: string; id?: string }[]) =>
+      new Set(list.map((x) => x.code ?? x.id ?? kind));
+    const courses = known('course', org.courses);
+    const curricula = known('curriculum', org.curricula);
+    const branches = known('branch', org.branches);
+    const groups = known('group', org.groups);
+    const roles = known('role', org.roles);
+    const sites = known('site', org.sites);
+    const jobs = known('job', org.jobCodes);
+    const departments = known('department', org.departments);
+    const check = (ok: boolean, path: (string | number)[], message: string) => {
+      if (!ok) ctx.addIssue({ code: 'custom', path, message });
+    };
+    const courseByCode = new Map(org.courses.map((c) => [c.code, c]));
+    org.curricula.forEach((cur, i) =>
+      cur.items.forEach((item, j) => {
+        check(courses.has(item.course), ['curricula', i, 'items', j, 'course'], `names unknown course "${item.course}"`);
+        const course = courseByCode.get(item.course);
+        check(
+          course?.category !== 'safety' || item.dueOffsetDays <= 0,
+          ['curricula', i, 'items', j, 'dueOffsetDays'],
+          `safety course "${item.course}" must be due on or before the first shift (dueOffsetDays <= 0)`,
+        );
+      }),
+    );
+    org.sites.forEach((site, i) => {
+      check(branches.has(site.branch), ['sites', i, 'branch'], `names unknown branch "${site.branch}"`);
+      site.groups.forEach((g, j) => check(groups.has(g), ['sites', i, 'groups', j], `names unknown group "${g}"`));
+    });
+    org.departments.forEach((d, i) => check(groups.has(d.group), ['departments', i, 'group'], `names unknown group "${d.group}"`));
+    org.jobCodes.forEach((job, i) => {
+      check(roles.has(job.role), ['jobCodes', i, 'role'], `names unknown role "${job.role}"`);
+      job.groups.forEach((g, j) => check(groups.has(g), ['jobCodes', i, 'groups', j], `names unknown group "${g}"`));
+    });
+    Object.entries(org.employmentTypeGroups).forEach(([type, g]) =>
+      check(groups.has(g), ['employmentTypeGroups', type], `names unknown group "${g}"`),
+    );
+    org.requirements.forEach((rule, i) => {
+      rule.curricula.forEach((c, j) => check(curricula.has(c), ['requirements', i, 'curricula', j], `names unknown curriculum "${c}"`));
+      rule.when.jobCodes?.forEach((c, j) => check(jobs.has(c), ['requirements', i, 'when', 'jobCodes', j], `names unknown job code "${c}"`));
+      rule.when.sites?.forEach((c, j) => check(sites.has(c), ['requirements', i, 'when', 'sites', j], `names unknown site "${c}"`));
+      rule.when.departments?.forEach((c, j) =>
+        check(departments.has(c), ['requirements', i, 'when', 'departments', j], `names unknown department "${c}"`),
+      );
+    });
+  });
+export type Organisation = z.infer<typeof Organisation>;
