@@ -97,7 +97,7 @@ export const Organisation = z
     sites: z.array(Site).min(1),
     departments: z.array(Department),
     jobCodes: z.array(JobCode).min(1),
-    employmentTypeGroups: z.record(EmploymentType, code).default({}),
+    employmentTypeGroups: z.partialRecord(EmploymentType, code).default({}),
     requirements: z.array(RequirementRule).min(1),
   })
   .superRefine((org, ctx) => {

@@ -1,0 +1,303 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActualLmsState, EnrollmentStatus, LearnerAccount, PlanStep } from '../domain/lms-state';
+import { callVendor, type VendorResponse } from './http';
+
+// The LMS port and its Docebo-style adapter. Every operation is idempotent: it checks what the
+// LMS already holds, so a retried activity or a redelivered event never doubles an effect.
+
+export type StepOutcome = { outcome: 'applied' | 'already-done'; lmsUserId?: string };
+
+export interface Lms {
+  findLearner(employeeId: string): Promise<ActualLmsState | null>;
+  createLearner(account: LearnerAccount, branch: string | null): Promise<StepOutcome>;
+  setLearnerActive(employeeId: string, active: boolean): Promise<StepOutcome>;
+  updateLearner(employeeId: string, changes: Partial<LearnerAccount>): Promise<StepOutcome>;
+  moveLearnerToBranch(employeeId: string, from: string | null, to: string): Promise<StepOutcome>;
+  addLearnerToGroup(employeeId: string, group: string): Promise<StepOutcome>;
+  removeLearnerFromGroup(employeeId: string, group: string): Promise<StepOutcome>;
+  enrollLearner(employeeId: string, courseId: string, dueDate: string): Promise<StepOutcome>;
+  unenrollLearner(employeeId: string, courseId: string): Promise<StepOutcome>;
+}
+
+export interface DoceboConfig {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+type Page<T> = { data: { items: T[]; has_more_data: boolean } };
+type DoceboUser = { user_id: string; username: string; email: string; first_name: string; last_name: string; status: string; external_id: string | null; role: string | null; manager_id: string | null };
+type DoceboEnrollment = { id_course: string; course_code: string | null; status: string; due_date: string | null; date_complete: string | null };
+
+const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
+  subscribed: 'enrolled',
+  waiting: 'enrolled',
+  overbooking: 'enrolled',
+  in_progress: 'in_progress',
+  completed: 'completed',
+  expired: 'expired',
+};
+
+const notInLms = (what: string) =>
+  ApplicationFailure.create({ message: `${what} does not exist in the LMS`, type: 'LmsCatalogMismatch', nonRetryable: true });
+
+export function docebo(config: DoceboConfig): Lms {
+  const base = config.baseUrl.replace(/\/$/, '');
+  let token: { value: string; expiresAt: number } | undefined;
+  const userIds = new Map<string, string>();
+  let courses: Map<string, string> | undefined;
+  let branches: Map<string, string> | undefined;
+  const groups = new Map<string, string>();
+
+  async function accessToken(): Promise<string> {
+    if (token && token.expiresAt > Date.now() + 30_000) return token.value;
+    const res = await callVendor<{ access_token: string; expires_in: number }>({
+      system: 'LMS',
+      method: 'POST',
+      url: `${base}/oauth2/token`,
+      form: { grant_type: 'client_credentials', client_id: config.clientId, client_secret: config.clientSecret, scope: 'api' },
+    });
+    token = { value: res.body.access_token, expiresAt: Date.now() + res.body.expires_in * 1000 };
+    return token.value;
+  }
+
+  async function api<T>(method: string, path: string, json?: unknown, accept: number[] = []): Promise<VendorResponse<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await callVendor<T>({
+        system: 'LMS',
+        method,
+        url: `${base}${path}`,
+        json,
+        headers: { authorization: `Bearer ${await accessToken()}` },
+        accept: [401, ...accept],
+      });
+      if (res.status !== 401) return res;
+      token = undefined; // expired or revoked: get a fresh one and ask once more
+      if (attempt > 0) throw ApplicationFailure.create({ message: 'LMS rejected a fresh access token', type: 'LmsUnauthorized', nonRetryable: true });
+    }
+  }
+
+  async function all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    const sep = path.includes('?') ? '&' : '?';
+    for (let page = 1; ; page++) {
+      const res = await api<Page<T>>('GET', `${path}${sep}page=${page}&page_size=200`);
+      items.push(...res.body.data.items);
+      if (!res.body.data.has_more_data) return items;
+    }
+  }
+
+  async function userId(employeeId: string): Promise<string | null> {
+    const known = userIds.get(employeeId);
+    if (known) return known;
+    const found = await all<DoceboUser>(`/manage/v1/user?external_id=${encodeURIComponent(employeeId)}`);
+    const user = found.sort((a, b) => Number(a.user_id) - Number(b.user_id))[0];
+    if (!user) return null;
+    userIds.set(employeeId, user.user_id);
+    return user.user_id;
+  }
+
+  async function requireUser(employeeId: string): Promise<string> {
+    const id = await userId(employeeId);
+    if (!id) throw notInLms(`A learner account for employee ${employeeId}`);
+    return id;
+  }
+
+  async function courseId(code: string): Promise<string> {
+    const lookup = async () => new Map((await all<{ id_course: string; code: string }>('/learn/v1/courses')).map((c) => [c.code, String(c.id_course)]));
+    courses ??= await lookup();
+    if (!courses.has(code)) courses = await lookup();
+    const id = courses.get(code);
+    if (!id) throw notInLms(`Course ${code}`);
+    return id;
+  }
+
+  async function branchId(code: string): Promise<string> {
+    const lookup = async () => new Map((await all<{ id_org: number; code: string }>('/manage/v1/orgchart')).map((b) => [b.code, String(b.id_org)]));
+    branches ??= await lookup();
+    if (!branches.has(code)) branches = await lookup();
+    const id = branches.get(code);
+    if (!id) throw notInLms(`Branch ${code}`);
+    return id;
+  }
+
+  async function groupId(name: string, create: boolean): Promise<string | null> {
+    const known = groups.get(name);
+    if (known) return known;
+    const find = async () =>
+      (await all<{ group_id: string; name: string }>(`/manage/v1/group?search_text=${encodeURIComponent(name)}`)).find((g) => g.name === name);
+    let group = await find();
+    if (!group && create) {
+      const res = await api<{ data: { group_id: number } }>('POST', '/manage/v1/group', { name }, [400]);
+      group = res.status === 400 ? await find() : { group_id: String(res.body.data.group_id), name };
+    }
+    if (!group) return null;
+    groups.set(name, String(group.group_id));
+    return String(group.group_id);
+  }
+
+  const applied: StepOutcome = { outcome: 'applied' };
+  const alreadyDone: StepOutcome = { outcome: 'already-done' };
+
+  return {
+    async findLearner(employeeId) {
+      const id = await userId(employeeId);
+      if (!id) return null;
+      const detail = await api<{ data: { user_data: DoceboUser; branches: { code: string }[]; groups: { name: string }[] } }>(
+        'GET',
+        `/manage/v1/user/${id}`,
+      );
+      const { user_data: u, branches: userBranches, groups: userGroups } = detail.body.data;
+      const enrollments = await all<DoceboEnrollment>(`/learn/v1/enrollments?user_id=${id}`);
+      return {
+        userId: id,
+        active: String(u.status) === '1',
+        account: {
+          externalId: u.external_id ?? employeeId,
+          username: u.username,
+          firstName: u.first_name,
+          lastName: u.last_name,
+          email: u.email,
+          role: u.role,
+          managerId: u.manager_id,
+        },
+        branch: userBranches[0]?.code ?? null,
+        groups: userGroups.map((g) => g.name).sort(),
+        enrollments: enrollments
+          .filter((e) => e.course_code)
+          .map((e) => ({
+            courseId: e.course_code!,
+            status: ENROLLMENT_STATUS[e.status] ?? 'enrolled',
+            dueDate: e.due_date,
+            completedAt: e.date_complete,
+          }))
+          .sort((a, b) => a.courseId.localeCompare(b.courseId)),
+      };
+    },
+
+    async createLearner(account, branch) {
+      const existing = await userId(account.externalId);
+      if (existing) return { outcome: 'already-done', lmsUserId: existing };
+      const res = await api<{ data: { user_id: number }; message?: string[] }>(
+        'POST',
+        '/manage/v1/user',
+        {
+          userid: account.username,
+          email: account.email,
+          firstname: account.firstName,
+          lastname: account.lastName,
+          external_id: account.externalId,
+          role: account.role,
+          manager_id: account.managerId,
+          ...(branch ? { branch_id: Number(await branchId(branch)) } : {}),
+        },
+        [400],
+      );
+      if (res.status === 400) {
+        throw ApplicationFailure.create({
+          message: `LMS refused the account for employee ${account.externalId}: ${JSON.stringify(res.body).slice(0, 200)}`,
+          type: 'LmsAccountConflict',
+          nonRetryable: true,
+        });
+      }
+      const id = String(res.body.data.user_id);
+      userIds.set(account.externalId, id);
+      return { outcome: 'applied', lmsUserId: id };
+    },
+
+    async setLearnerActive(employeeId, active) {
+      const id = await requireUser(employeeId);
+      await api('PUT', '/manage/v1/user/change_status', { user_ids: [Number(id)], status: active ? 1 : 0 });
+      return applied;
+    },
+
+    async updateLearner(employeeId, changes) {
+      const id = await requireUser(employeeId);
+      const body: Record<string, unknown> = {};
+      if (changes.username !== undefined) body.userid = changes.username;
+      if (changes.email !== undefined) body.email = changes.email;
+      if (changes.firstName !== undefined) body.firstname = changes.firstName;
+      if (changes.lastName !== undefined) body.lastname = changes.lastName;
+      if (changes.role !== undefined) body.role = changes.role;
+      if (changes.managerId !== undefined) body.manager_id = changes.managerId;
+      await api('PUT', `/manage/v1/user/${id}`, body);
+      return applied;
+    },
+
+    async moveLearnerToBranch(employeeId, from, to) {
+      const id = await requireUser(employeeId);
+      await api('POST', `/manage/v1/orgchart/${await branchId(to)}/users`, { user_ids: [Number(id)] });
+      if (from && from !== to) await api('DELETE', `/manage/v1/orgchart/${await branchId(from)}/users`, { user_ids: [Number(id)] }, [404]);
+      return applied;
+    },
+
+    async addLearnerToGroup(employeeId, group) {
+      const id = await requireUser(employeeId);
+      await api('POST', `/manage/v1/group/${await groupId(group, true)}/members`, { user_ids: [Number(id)] });
+      return applied;
+    },
+
+    async removeLearnerFromGroup(employeeId, group) {
+      const id = await requireUser(employeeId);
+      const gid = await groupId(group, false);
+      if (!gid) return alreadyDone;
+      await api('DELETE', `/manage/v1/group/${gid}/members`, { user_ids: [Number(id)] });
+      return applied;
+    },
+
+    async enrollLearner(employeeId, code, dueDate) {
+      const id = await requireUser(employeeId);
+      const res = await api<{ data: { enrolled: unknown[]; errors: { message: string }[] } }>('POST', '/learn/v1/enrollments', {
+        course_ids: [Number(await courseId(code))],
+        user_ids: [Number(id)],
+        level: 'student',
+        due_date: dueDate,
+      });
+      if (res.body.data.enrolled.length) return applied;
+      const message = res.body.data.errors[0]?.message ?? 'no enrollment made';
+      if (/already enrolled/i.test(message)) return alreadyDone;
+      throw ApplicationFailure.create({ message: `LMS refused enrollment in ${code}: ${message}`, type: 'LmsEnrollmentRefused', nonRetryable: true });
+    },
+
+    async unenrollLearner(employeeId, code) {
+      const id = await requireUser(employeeId);
+      const res = await api('DELETE', `/learn/v1/enrollments/${await courseId(code)}/${id}`, undefined, [404]);
+      return res.status === 404 ? alreadyDone : applied;
+    },
+  };
+}
+
+/** Applies one plan step; safe to repeat. */
+export function applyStep(lms: Lms, employeeId: string, step: PlanStep): Promise<StepOutcome> {
+  switch (step.action) {
+    case 'create_user':
+      return lms.createLearner(step.account, step.branch);
+    case 'activate_user':
+      return lms.setLearnerActive(employeeId, true);
+    case 'deactivate_user':
+      return lms.setLearnerActive(employeeId, false);
+    case 'update_user':
+      return lms.updateLearner(employeeId, step.changes);
+    case 'set_branch':
+      return lms.moveLearnerToBranch(employeeId, step.from, step.to);
+    case 'add_group':
+      return lms.addLearnerToGroup(employeeId, step.group);
+    case 'remove_group':
+      return lms.removeLearnerFromGroup(employeeId, step.group);
+    case 'enroll':
+      return lms.enrollLearner(employeeId, step.courseId, step.dueDate);
+    case 'unenroll':
+      return lms.unenrollLearner(employeeId, step.courseId);
+  }
+}
+
+export function lmsActivities(lms: Lms) {
+  return {
+    async readLearner(employeeId: string): Promise<ActualLmsState | null> {
+      return lms.findLearner(employeeId);
+    },
+    async applyPlanStep(input: { employeeId: string; step: PlanStep }): Promise<StepOutcome> {
+      return applyStep(lms, input.employeeId, input.step);
+    },
+  };
+}

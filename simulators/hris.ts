@@ -1,0 +1,132 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createApp, serve, type RunningServer } from './http';
+
+// A BambooHR-style HRIS: /api/gateway.php/{company}/v1 with HTTP Basic (API key as the user),
+// employees by id with a `fields` list, the directory, and changed-since. Rough edges kept:
+// ids are strings, an empty date comes back as "0000-00-00", unrequested fields are absent.
+
+export type BambooEmployee = {
+  id: string;
+  employeeNumber?: string;
+  firstName: string;
+  lastName: string;
+  workEmail: string;
+  jobTitle: string;
+  department: string;
+  location: string;
+  division?: string;
+  supervisorEId?: string | null;
+  employmentHistoryStatus: string;
+  hireDate: string;
+  terminationDate?: string | null;
+  status?: 'Active' | 'Inactive';
+  customJobCode: string;
+  customContractAgency?: string | null;
+  customContractStart?: string | null;
+  customContractEnd?: string | null;
+  customCoveredTasks?: string | null;
+  customSponsorEId?: string | null;
+};
+
+export interface HrisSimulatorOptions {
+  port?: number;
+  company?: string;
+  apiKey?: string;
+  employees?: BambooEmployee[];
+}
+
+export interface HrisSimulator extends RunningServer {
+  company: string;
+  apiKey: string;
+  /** Creates or replaces an employee as HR would in the HRIS screens. */
+  upsertEmployee(employee: BambooEmployee): void;
+  employees(): BambooEmployee[];
+}
+
+const DATE_FIELDS = new Set(['hireDate', 'terminationDate', 'customContractStart', 'customContractEnd']);
+
+export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Promise<HrisSimulator> {
+  const company = options.company ?? 'gulfcoast';
+  const apiKey = options.apiKey ?? 'hris-dev-key';
+  const employees = new Map<string, { record: BambooEmployee; lastChanged: string; action: 'Inserted' | 'Updated' | 'Deleted' }>();
+  const upsertEmployee = (record: BambooEmployee) => {
+    const existing = employees.get(record.id);
+    employees.set(record.id, {
+      record: { status: 'Active', ...record },
+      lastChanged: new Date().toISOString().replace(/\.\d+Z$/, '+00:00'),
+      action: existing ? 'Updated' : 'Inserted',
+    });
+  };
+  for (const e of options.employees ?? []) upsertEmployee(e);
+
+  const fieldValue = (record: BambooEmployee, field: string) => {
+    const value = (record as Record<string, unknown>)[field];
+    if (value === undefined || value === null || value === '') return DATE_FIELDS.has(field) ? '0000-00-00' : null;
+    return value;
+  };
+
+  const app = createApp();
+  const base = `/api/gateway.php/:company/v1`;
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.url.startsWith('/api/gateway.php/')) return;
+    const [scheme, encoded] = (req.headers.authorization ?? '').split(' ');
+    const user = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString().split(':')[0] : undefined;
+    if (user !== apiKey) {
+      return reply.code(401).header('WWW-Authenticate', 'Basic realm="BambooHR"').send();
+    }
+    if ((req.params as { company?: string }).company !== company) return reply.code(404).send();
+  });
+
+  app.get(`${base}/employees/directory`, async () => {
+    const fields = ['displayName', 'firstName', 'lastName', 'jobTitle', 'workEmail', 'department', 'location', 'division', 'supervisorEId'];
+    return {
+      fields: fields.map((id) => ({ id, type: 'text', name: id })),
+      employees: [...employees.values()]
+        .filter((e) => e.action !== 'Deleted' && e.record.status !== 'Inactive')
+        .map(({ record }) => ({ id: record.id, displayName: `${record.firstName} ${record.lastName}`, ...pick(record, fields) })),
+    };
+  });
+
+  app.get(`${base}/employees/changed`, async (req, reply) => {
+    const since = (req.query as { since?: string }).since;
+    if (!since || Number.isNaN(Date.parse(since))) {
+      return reply.code(400).send({ error: 'since must be an ISO 8601 timestamp' });
+    }
+    const changed: Record<string, { id: string; action: string; lastChanged: string }> = {};
+    for (const [id, e] of employees) {
+      if (Date.parse(e.lastChanged) >= Date.parse(since)) changed[id] = { id, action: e.action, lastChanged: e.lastChanged };
+    }
+    return { latest: new Date().toISOString().replace(/\.\d+Z$/, '+00:00'), employees: changed };
+  });
+
+  app.get(`${base}/employees/:id`, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const entry = employees.get(id);
+    if (!entry || entry.action === 'Deleted') return reply.code(404).send();
+    const requested = ((req.query as { fields?: string }).fields ?? 'firstName,lastName').split(',').map((f) => f.trim()).filter(Boolean);
+    const out: Record<string, unknown> = { id };
+    for (const field of requested) out[field] = fieldValue(entry.record, field);
+    return out;
+  });
+
+  app.get('/sim/state', async () => ({ company, employees: [...employees.values()].map((e) => ({ ...e.record, lastChanged: e.lastChanged })) }));
+  app.put('/sim/employees/:id', async (req) => {
+    const record = { ...(req.body as BambooEmployee), id: (req.params as { id: string }).id };
+    upsertEmployee(record);
+    return employees.get(record.id)!.record;
+  });
+
+  const server = await serve(app, options.port ?? 0);
+  return {
+    ...server,
+    company,
+    apiKey,
+    upsertEmployee,
+    employees: () => [...employees.values()].map((e) => e.record),
+  };
+}
+
+function pick(record: BambooEmployee, fields: string[]) {
+  return Object.fromEntries(fields.filter((f) => f in record).map((f) => [f, (record as Record<string, unknown>)[f] ?? null]));
+}

@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
+
+// Where hrsync finds everything it talks to: the environment first, then the runtime file that
+// `hrsync start` writes for the embedded stack, then the documented local defaults (SPEC §8).
+
+export const STATE_DIR = resolve(process.env.HRSYNC_HOME ?? '.hrsync');
+const RUNTIME_FILE = () => join(STATE_DIR, 'runtime.json');
+
+export const DEFAULT_PORTS = { bridge: 8080, temporal: 7233, temporalUi: 8233, hris: 8081, lms: 8082, llm: 8083, workerMetrics: 9464, embeddedPostgres: 5433 };
+
+const Runtime = z.object({
+  temporalAddress: z.string().optional(),
+  temporalUiUrl: z.string().optional(),
+  databaseUrl: z.string().optional(),
+  embeddedDatabase: z.boolean().optional(),
+  bridgeUrl: z.string().optional(),
+  webhookSecret: z.string().optional(),
+  hris: z.object({ baseUrl: z.string(), company: z.string(), apiKey: z.string() }).optional(),
+  lms: z.object({ baseUrl: z.string(), clientId: z.string(), clientSecret: z.string() }).optional(),
+  pid: z.number().optional(),
+});
+export type RuntimeFile = z.infer<typeof Runtime>;
+
+export function readRuntimeFile(): RuntimeFile {
+  if (!existsSync(RUNTIME_FILE())) return {};
+  const parsed = Runtime.safeParse(JSON.parse(readFileSync(RUNTIME_FILE(), 'utf8')));
+  return parsed.success ? parsed.data : {};
+}
+
+export function writeRuntimeFile(runtime: RuntimeFile): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(RUNTIME_FILE(), JSON.stringify(runtime, null, 2), { mode: 0o600 });
+}
+
+export interface HrsyncConfig {
+  temporalAddress: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  databaseUrl: string | undefined;
+  embeddedDatabase: boolean;
+  bridgeUrl: string;
+  bridgePort: number;
+  webhookSecret: string | undefined;
+  hris: { baseUrl: string; company: string; apiKey: string };
+  lms: { baseUrl: string; clientId: string; clientSecret: string };
+  workerMetricsPort: number;
+}
+
+const port = (value: string | undefined, fallback: number, name: string) => {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return n;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: RuntimeFile = readRuntimeFile()): HrsyncConfig {
+  const bridgePort = port(env.HRSYNC_PORT, DEFAULT_PORTS.bridge, 'HRSYNC_PORT');
+  return {
+    temporalAddress: env.TEMPORAL_ADDRESS || runtime.temporalAddress || `127.0.0.1:${DEFAULT_PORTS.temporal}`,
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.HRSYNC_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    databaseUrl: env.DATABASE_URL || runtime.databaseUrl,
+    embeddedDatabase: !env.DATABASE_URL && !!runtime.embeddedDatabase,
+    bridgeUrl: env.HRSYNC_URL || runtime.bridgeUrl || `http://127.0.0.1:${bridgePort}`,
+    bridgePort,
+    webhookSecret: env.HRSYNC_WEBHOOK_SECRET || runtime.webhookSecret,
+    hris: {
+      baseUrl: env.HRIS_BASE_URL || runtime.hris?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.hris}`,
+      company: env.HRIS_COMPANY || runtime.hris?.company || 'gulfcoast',
+      apiKey: env.HRIS_API_KEY || runtime.hris?.apiKey || '',
+    },
+    lms: {
+      baseUrl: env.LMS_BASE_URL || runtime.lms?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.lms}`,
+      clientId: env.LMS_CLIENT_ID || runtime.lms?.clientId || 'hrsync',
+      clientSecret: env.LMS_CLIENT_SECRET || runtime.lms?.clientSecret || '',
+    },
+    workerMetricsPort: port(env.HRSYNC_WORKER_METRICS_PORT, DEFAULT_PORTS.workerMetrics, 'HRSYNC_WORKER_METRICS_PORT'),
+  };
+}
+
+export function requireDatabaseUrl(config: HrsyncConfig): string {
+  if (!config.databaseUrl) {
+    throw new Error('No database: set DATABASE_URL, or run `npm start` (it serves an embedded PostgreSQL and records where in .hrsync/runtime.json).');
+  }
+  return config.databaseUrl;
+}

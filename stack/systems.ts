@@ -1,0 +1,17 @@
+import type pg from 'pg';
+import type { Systems } from '../activities';
+import { postgresAuditStore } from '../activities/audit';
+import { bambooHr } from '../activities/hris';
+import { docebo } from '../activities/lms';
+import { loadOrganisation } from '../domain/load-organisation';
+import type { HrsyncConfig } from './config';
+
+/** The adapters chosen by configuration, wired to the systems they touch. */
+export function connectSystems(config: HrsyncConfig, pool: pg.Pool): Systems {
+  return {
+    hris: bambooHr(config.hris),
+    lms: docebo(config.lms),
+    audit: postgresAuditStore(pool),
+    organisation: () => loadOrganisation(),
+  };
+}

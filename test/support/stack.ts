@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import pino from 'pino';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createBridge } from '../../client/bridge';
+import { signEvent } from '../../client/signing';
+import type { HrEvent } from '../../domain/hr-event';
+import { loadOrganisation } from '../../domain/load-organisation';
+import type { HrsyncConfig } from '../../stack/config';
+import { createPool } from '../../stack/database';
+import { serve } from '../../stack/http';
+import { connectSystems } from '../../stack/systems';
+import { startHrisSimulator } from '../../simulators/hris';
+import { startLmsSimulator, type LmsSimulatorOptions } from '../../simulators/lms';
+import { createHrsyncWorker } from '../../workers/worker';
+
+export const organisation = loadOrganisation();
+
+export interface StackOptions {
+  lms?: LmsSimulatorOptions;
+  /** Run a worker in this process (default); false when a test runs its own worker process. */
+  worker?: boolean;
+}
+
+/** Simulators, a worker on its own task queue, and the bridge, against the run's real Temporal and PostgreSQL. */
+export async function startTestStack(options: StackOptions = {}) {
+  const temporalAddress = inject('temporalAddress');
+  const databaseUrl = inject('databaseUrl');
+  const hris = await startHrisSimulator({ apiKey: randomBytes(8).toString('hex') });
+  const lmsSecret = randomBytes(12).toString('hex');
+  const lms = await startLmsSimulator({ courses: organisation.courses, branches: organisation.branches, clientSecret: lmsSecret, ...options.lms });
+  const taskQueue = `test-${randomUUID()}`;
+  const webhookSecret = randomBytes(16).toString('hex');
+  const config: HrsyncConfig = {
+    temporalAddress,
+    temporalNamespace: 'default',
+    taskQueue,
+    databaseUrl,
+    embeddedDatabase: false,
+    bridgeUrl: '',
+    bridgePort: 0,
+    webhookSecret,
+    hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
+    lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
+    workerMetricsPort: 0,
+  };
+  const pool = createPool(databaseUrl);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  if (options.worker !== false) {
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    worker = await createHrsyncWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      systems: connectSystems(config, pool),
+      workflowBundlePath: inject('workflowBundlePath'),
+    });
+    workerRun = worker.run();
+  }
+
+  const bridgeApp = createBridge({ temporal: client, pool, taskQueue, webhookSecret, logger: pino({ level: 'silent' }) });
+  const bridge = await serve(bridgeApp);
+  config.bridgeUrl = bridge.url;
+
+  async function postEvent(event: HrEvent | string, opts: { secret?: string; timestamp?: number; headers?: Record<string, string> } = {}) {
+    const raw = typeof event === 'string' ? event : JSON.stringify(event);
+    const res = await fetch(`${bridge.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signEvent(opts.secret ?? webhookSecret, raw, opts.timestamp), ...opts.headers },
+      body: raw,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** Waits for a workflow to close and returns its result, or the failure it ended with. */
+  async function resultOf<T = unknown>(workflowId: string, timeoutMs = 90_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return (await client.workflow.getHandle(workflowId).result()) as T;
+      } catch (err) {
+        // The child may not have been started yet by the entity workflow.
+        if (err instanceof WorkflowFailedError || Date.now() > deadline || !/not found/i.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async function auditRows(employeeId: string) {
+    const res = await pool.query('SELECT * FROM audit_log WHERE employee_id = $1 ORDER BY id', [employeeId]);
+    return res.rows as { kind: string; action: string; result: string; event_id: string; workflow_id: string; step: unknown; detail: unknown }[];
+  }
+
+  const learnersFor = (employeeId: string) => lms.snapshot().users.filter((u) => u.external_id === employeeId);
+
+  async function stop() {
+    await bridge.close();
+    if (worker) {
+      worker.shutdown();
+      await workerRun;
+    }
+    await nativeConnection?.close();
+    await connection.close();
+    await pool.end();
+    await hris.close();
+    await lms.close();
+  }
+
+  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, stop };
+}
+
+export type TestStack = Awaited<ReturnType<typeof startTestStack>>;

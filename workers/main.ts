@@ -1,0 +1,23 @@
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, requireDatabaseUrl } from '../stack/config';
+import { createPool } from '../stack/database';
+import { connectSystems } from '../stack/systems';
+import { logger } from '../stack/logger';
+import { createHrsyncWorker } from './worker';
+
+// The worker process: connect, run until SIGINT/SIGTERM, finish in-flight tasks, exit.
+const config = loadConfig();
+const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
+const connection = await NativeConnection.connect({ address: config.temporalAddress });
+const worker = await createHrsyncWorker({
+  connection,
+  namespace: config.temporalNamespace,
+  taskQueue: config.taskQueue,
+  systems: connectSystems(config, pool),
+  workflowBundlePath: process.env.HRSYNC_WORKFLOW_BUNDLE,
+});
+logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker started');
+await worker.run();
+await connection.close();
+await pool.end();
+logger.info('worker stopped');

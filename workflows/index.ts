@@ -1,0 +1,2 @@
+export { employeeLifecycle } from './employee';
+export { onboarding } from './onboarding';
