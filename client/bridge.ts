@@ -104,7 +104,7 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
     try {
       return send(await accept(parsed.data, raw));
     } catch (err) {
-      logger.error({ eventId: parsed.data.id, err: (err as Error).message }, 'could not hand the event to Temporal');
+      logger.error({ eventId: parsed.data.id, err: (err as Error).message, cause: String((err as Error).cause ?? '') }, 'could not hand the event to Temporal');
       return send(await reject('/events', 'api', 503, `the workflow engine did not take the event; retry later (${(err as Error).message})`, headers, raw));
     }
   });

@@ -87,3 +87,24 @@ export function requireDatabaseUrl(config: HrsyncConfig): string {
   }
   return config.databaseUrl;
 }
+
+/** Every environment variable hrsync reads, with what it is for (README and docker-compose follow this). */
+export const ENVIRONMENT_VARIABLES: Record<string, string> = {
+  TEMPORAL_ADDRESS: 'Temporal frontend host:port; unset: a local dev server persisted under .hrsync/',
+  TEMPORAL_NAMESPACE: 'Temporal namespace (default "default")',
+  HRSYNC_TASK_QUEUE: 'task queue of the workers (default "hrsync")',
+  DATABASE_URL: 'PostgreSQL URL for the audit trail; unset: embedded PGlite under .hrsync/',
+  HRSYNC_CONFIG: 'the organisation file (YAML or JSON); unset: the bundled sample organisation',
+  HRSYNC_WEBHOOK_SECRET: 'HMAC secret for POST /events; unset under `hrsync start`: generated into .hrsync/runtime.json',
+  HRSYNC_PORT: 'port of the bridge (default 8080)',
+  HRSYNC_URL: 'where `hrsync event` sends events (default http://127.0.0.1:$HRSYNC_PORT)',
+  HRSYNC_HOME: 'state folder of the embedded stack (default .hrsync)',
+  HRSYNC_WORKER_METRICS_PORT: 'Prometheus port of the worker (default 9464)',
+  HRIS_BASE_URL: 'BambooHR-style API base URL; unset under `hrsync start`: the HRIS simulator',
+  HRIS_COMPANY: 'BambooHR company subdomain',
+  HRIS_API_KEY: 'BambooHR API key',
+  LMS_BASE_URL: 'Docebo-style API base URL; unset under `hrsync start`: the LMS simulator',
+  LMS_CLIENT_ID: 'LMS OAuth2 client id',
+  LMS_CLIENT_SECRET: 'LMS OAuth2 client secret',
+  LOG_LEVEL: 'pino log level (default info)',
+};

@@ -55,9 +55,8 @@ export async function startEmbeddedPostgres(dataDir: string, port = 0): Promise<
   const db = await PGlite.create(dataDir);
   const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 8 });
   await server.start();
-  const bound = (server as unknown as { server?: { address(): { port: number } } }).server?.address().port ?? port;
   return {
-    url: `postgres://postgres@127.0.0.1:${bound}/postgres?sslmode=disable`,
+    url: `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
     close: async () => {
       await server.stop();
       await db.close();

@@ -1,0 +1,30 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, requireDatabaseUrl } from '../stack/config';
+import { createPool, migrate } from '../stack/database';
+import { serve } from '../stack/http';
+import { logger } from '../stack/logger';
+import { createBridge } from './bridge';
+
+/** The bridge on its own, for deployments: everything comes from the environment. */
+export async function runBridge(): Promise<void> {
+  const config = loadConfig();
+  if (!config.webhookSecret) throw new Error('HRSYNC_WEBHOOK_SECRET must be set for the bridge');
+  const databaseUrl = requireDatabaseUrl(config);
+  await migrate(databaseUrl);
+  const pool = createPool(databaseUrl, { embedded: config.embeddedDatabase });
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const server = await serve(
+    createBridge({ temporal, pool, taskQueue: config.taskQueue, webhookSecret: config.webhookSecret, logger }),
+    config.bridgePort,
+    process.env.HRSYNC_BIND ?? '0.0.0.0',
+  );
+  logger.info({ url: server.url }, 'bridge listening');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+  await connection.close();
+  await pool.end();
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig, requireDatabaseUrl, type HrsyncConfig } from '../stack/config';
+import { createPool } from '../stack/database';
+import { employeePlan, employeeStatus } from './inspect';
+import { signEvent } from './signing';
+
+// The `hrsync` command line. `--json` prints one JSON document on stdout; errors go to stderr
+// with a non-zero exit.
+
+const program = new Command('hrsync')
+  .description('HRIS → LMS lifecycle integration on Temporal')
+  .showHelpAfterError();
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+const quietSdk = () => Runtime.install({ logger: new DefaultLogger('WARN') });
+
+async function withTemporal<T>(config: HrsyncConfig, fn: (client: Client) => Promise<T>): Promise<T> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5000 });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${config.temporalAddress} (is \`npm start\` running, or TEMPORAL_ADDRESS set?): ${(err as Error).message}`);
+  }
+  try {
+    return await fn(new Client({ connection, namespace: config.temporalNamespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+program
+  .command('start')
+  .description('run the bridge and a worker, starting whatever is not configured (Temporal dev server, PostgreSQL, simulators)')
+  .action(async () => {
+    quietSdk();
+    const { startLocalStack } = await import('../stack/local');
+    const stack = await startLocalStack({ progress: (line) => out(line) });
+    out('\nhrsync is running:');
+    for (const [name, url] of Object.entries(stack.urls)) out(`  ${name.padEnd(16)} ${url}`);
+    out('\nTry: npx hrsync event simulators/examples/hire.json && npx hrsync status E1001');
+    out('Stop with Ctrl-C.');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    out('stopping…');
+    await stack.stop();
+  });
+
+program
+  .command('demo')
+  .description('a scripted scenario end to end: hires across every site, then a table of LMS state; exit 0 only if all match')
+  .action(async () => {
+    quietSdk();
+    process.env.LOG_LEVEL ??= 'warn';
+    const { runDemo } = await import('./demo');
+    process.exitCode = (await runDemo()) ? 0 : 1;
+  });
+
+program
+  .command('worker')
+  .description('run a worker against TEMPORAL_ADDRESS and DATABASE_URL (for deployments)')
+  .action(async () => {
+    await import('../workers/main');
+  });
+
+program
+  .command('bridge')
+  .description('run the event bridge alone (for deployments)')
+  .action(async () => {
+    const { runBridge } = await import('./bridge-main');
+    await runBridge();
+  });
+
+program
+  .command('simulators')
+  .description('run the HRIS and LMS simulators on their default ports')
+  .action(async () => {
+    const { runSimulators } = await import('../simulators/main');
+    await runSimulators();
+  });
+
+program
+  .command('event')
+  .argument('<file>', 'an HrEvent JSON file, or - for standard input')
+  .description('sign an HrEvent and submit it to the bridge')
+  .action(async (file: string) => {
+    const config = loadConfig();
+    if (!config.webhookSecret) throw new Error('no signing secret: set HRSYNC_WEBHOOK_SECRET (or run `npm start`, which records one in .hrsync/runtime.json)');
+    const raw = readFileSync(file === '-' ? 0 : file, 'utf8').trim();
+    let res: Response;
+    try {
+      res = await fetch(`${config.bridgeUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signEvent(config.webhookSecret, raw) }, body: raw });
+    } catch (err) {
+      throw new Error(`cannot reach the bridge at ${config.bridgeUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    const body = await res.text();
+    if (!res.ok) throw new Error(`the bridge answered ${res.status}: ${body}`);
+    out(body);
+  });
+
+program
+  .command('status')
+  .argument('<employee>', 'employee id')
+  .option('--json', 'one JSON document on stdout')
+  .description('HR profile, LMS account, groups and enrollments, workflows, pending approvals and the last audit entries')
+  .action(async (employeeId: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
+    try {
+      const status = await withTemporal(config, (client) => employeeStatus(config, client, pool, employeeId));
+      if (opts.json) return out(JSON.stringify(status, null, 2));
+      const e = status.employee;
+      out(`Employee ${employeeId}`);
+      out(e ? `  HRIS: ${e.jobTitle} (${e.jobCode}), ${e.department}, site ${e.site}, ${e.employmentType}, starts ${e.startDate}${e.terminationDate ? `, leaves ${e.terminationDate}` : ''}` : '  HRIS: not found');
+      const l = status.lms;
+      out(l ? `  LMS:  user ${l.userId}, ${l.active ? 'active' : 'INACTIVE'}, branch ${l.branch ?? '-'}` : '  LMS:  no account');
+      if (l) {
+        out(`  groups: ${l.groups.join(', ') || '-'}`);
+        out('  enrollments:');
+        for (const en of l.enrollments) out(`    ${en.courseId.padEnd(10)} ${en.status.padEnd(12)} due ${en.dueDate ?? '-'}`);
+      }
+      out('  workflows:');
+      for (const w of status.workflows) out(`    ${w.type.padEnd(18)} ${w.status.padEnd(11)} ${w.workflowId}`);
+      out(`  pending approvals: ${status.pendingApprovals.length}`);
+      out('  last audit entries:');
+      for (const a of status.audit) out(`    ${a.at}  ${a.kind.padEnd(8)} ${a.action.padEnd(16)} ${a.result}`);
+    } finally {
+      await pool.end();
+    }
+  });
+
+program
+  .command('plan')
+  .argument('<employee>', 'employee id')
+  .option('--json', 'one JSON document on stdout')
+  .description('desired vs actual LMS state and the plan that would close the gap (dry run; changes nothing)')
+  .action(async (employeeId: string, opts: { json?: boolean }) => {
+    const plan = await employeePlan(loadConfig(), employeeId);
+    if (opts.json) return out(JSON.stringify(plan, null, 2));
+    out(`Plan for ${employeeId} (dry run):`);
+    out(`  desired: ${plan.desired.active ? 'active' : 'inactive'}, branch ${plan.desired.branch ?? '-'}, ${plan.desired.groups.length} groups, ${plan.desired.enrollments.length} enrollments`);
+    out(plan.actual ? `  actual:  ${plan.actual.active ? 'active' : 'inactive'}, branch ${plan.actual.branch ?? '-'}, ${plan.actual.groups.length} groups, ${plan.actual.enrollments.length} enrollments` : '  actual:  no LMS account');
+    for (const problem of plan.desired.unresolved) out(`  needs review: ${problem}`);
+    if (!plan.steps.length) return out('  the LMS already matches: nothing to do');
+    out(`  ${plan.steps.length} steps:`);
+    for (const step of plan.steps) {
+      const { action, ...rest } = step;
+      out(`    ${action.padEnd(16)} ${JSON.stringify(rest)}`);
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`hrsync: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

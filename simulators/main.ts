@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_PORTS } from '../stack/config';
+import { loadOrganisation } from '../domain/load-organisation';
+import { startHrisSimulator } from './hris';
+import { startLmsSimulator } from './lms';
+import { bambooRecord, sampleRoster } from './roster';
+
+/** The vendor simulators as a standalone process, seeded with the sample organisation and roster. */
+export async function runSimulators(): Promise<void> {
+  const org = loadOrganisation();
+  const apiKey = process.env.HRIS_API_KEY || randomBytes(12).toString('hex');
+  const clientSecret = process.env.LMS_CLIENT_SECRET || randomBytes(16).toString('hex');
+  const hris = await startHrisSimulator({ port: Number(process.env.HRIS_SIMULATOR_PORT ?? DEFAULT_PORTS.hris), apiKey, company: process.env.HRIS_COMPANY });
+  for (const person of sampleRoster()) hris.upsertEmployee(bambooRecord(person));
+  const lms = await startLmsSimulator({ port: Number(process.env.LMS_SIMULATOR_PORT ?? DEFAULT_PORTS.lms), clientId: process.env.LMS_CLIENT_ID, clientSecret, courses: org.courses, branches: org.branches });
+  process.stdout.write(`HRIS simulator ${hris.url} (company ${hris.company})\nLMS simulator  ${lms.url}\n`);
+  if (!process.env.HRIS_API_KEY) process.stdout.write(`HRIS_API_KEY=${apiKey}\n`);
+  if (!process.env.LMS_CLIENT_SECRET) process.stdout.write(`LMS_CLIENT_SECRET=${clientSecret}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await hris.close();
+  await lms.close();
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createBridge } from '../client/bridge';
+import { loadOrganisation } from '../domain/load-organisation';
+import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
+import { startLmsSimulator, type LmsSimulator } from '../simulators/lms';
+import { bambooRecord, sampleRoster } from '../simulators/roster';
+import { createHrsyncWorker } from '../workers/worker';
+import { DEFAULT_PORTS, loadConfig, STATE_DIR, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
+import { createPool, migrate, startEmbeddedPostgres } from './database';
+import { serve } from './http';
+import { logger } from './logger';
+import { connectSystems } from './systems';
+import { portInUse, startDevServer, waitForTemporal } from './temporal';
+
+// The embedded stack behind `hrsync start` and `hrsync demo`: whatever the environment does not
+// point at (Temporal, PostgreSQL, the vendor systems) is started here, then the worker and the
+// bridge run against it.
+
+export interface LocalStackOptions {
+  /** Free ports, in-memory Temporal and a throwaway database: for the demo. */
+  ephemeral?: boolean;
+  progress?: (line: string) => void;
+}
+
+export interface LocalStack {
+  config: HrsyncConfig;
+  urls: Record<string, string>;
+  temporal: Client;
+  hrisSimulator?: HrisSimulator;
+  lmsSimulator?: LmsSimulator;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = process.env;
+  const ephemeral = !!options.ephemeral;
+  const progress = options.progress ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch((err) => logger.warn({ err: (err as Error).message }, 'shutdown step failed'));
+  };
+  const fixedPort = (port: number) => (ephemeral ? 0 : port);
+  const urls: Record<string, string> = {};
+
+  try {
+    const runtime: RuntimeFile = {};
+
+    let temporalAddress = env.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      const port = DEFAULT_PORTS.temporal;
+      if (!ephemeral && (await portInUse(port))) {
+        // A dev server from an earlier `hrsync start` (or the user's own) is already there.
+        temporalAddress = `127.0.0.1:${port}`;
+        await waitForTemporal(temporalAddress, 10_000);
+        progress(`Temporal: reusing the server already answering at ${temporalAddress}`);
+      } else {
+        progress(ephemeral ? 'Temporal: starting an in-memory dev server…' : 'Temporal: starting the dev server (persisted under .hrsync/)…');
+        const server = await startDevServer({
+          port: ephemeral ? undefined : port,
+          uiPort: ephemeral ? undefined : DEFAULT_PORTS.temporalUi,
+          dbFile: ephemeral ? undefined : join(STATE_DIR, 'temporal.db'),
+          logFile: ephemeral ? undefined : join(STATE_DIR, 'temporal.log'),
+        });
+        stops.push(server.stop);
+        temporalAddress = server.address;
+        if (server.uiUrl) urls['Temporal Web UI'] = server.uiUrl;
+      }
+    }
+    urls.Temporal = temporalAddress;
+    runtime.temporalAddress = temporalAddress;
+
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      const dir = ephemeral ? mkdtempSync(join(tmpdir(), 'hrsync-pg-')) : join(STATE_DIR, 'pgdata');
+      progress(`PostgreSQL: no DATABASE_URL, starting embedded PGlite (${ephemeral ? 'throwaway' : '.hrsync/pgdata'})…`);
+      const embedded = await startEmbeddedPostgres(dir, fixedPort(DEFAULT_PORTS.embeddedPostgres));
+      stops.push(async () => {
+        await embedded.close();
+        if (ephemeral) rmSync(dir, { recursive: true, force: true });
+      });
+      databaseUrl = embedded.url;
+      runtime.embeddedDatabase = true;
+    }
+    await migrate(databaseUrl);
+    runtime.databaseUrl = databaseUrl;
+    urls.PostgreSQL = databaseUrl.replace(/\/\/[^@/]*@/, '//');
+
+    const organisation = loadOrganisation();
+    let hrisSimulator: HrisSimulator | undefined;
+    if (!env.HRIS_BASE_URL) {
+      hrisSimulator = await startHrisSimulator({ port: fixedPort(DEFAULT_PORTS.hris), apiKey: randomBytes(12).toString('hex') });
+      if (!ephemeral) for (const person of sampleRoster()) hrisSimulator.upsertEmployee(bambooRecord(person));
+      stops.push(hrisSimulator.close);
+      runtime.hris = { baseUrl: hrisSimulator.url, company: hrisSimulator.company, apiKey: hrisSimulator.apiKey };
+      urls['HRIS simulator'] = `${hrisSimulator.url}/sim/state`;
+    }
+    let lmsSimulator: LmsSimulator | undefined;
+    if (!env.LMS_BASE_URL) {
+      const clientSecret = randomBytes(16).toString('hex');
+      lmsSimulator = await startLmsSimulator({ port: fixedPort(DEFAULT_PORTS.lms), clientSecret, courses: organisation.courses, branches: organisation.branches });
+      stops.push(lmsSimulator.close);
+      runtime.lms = { baseUrl: lmsSimulator.url, clientId: 'hrsync', clientSecret };
+      urls['LMS simulator'] = `${lmsSimulator.url}/sim/state`;
+    }
+    runtime.webhookSecret = env.HRSYNC_WEBHOOK_SECRET || randomBytes(24).toString('hex');
+
+    const config = loadConfig(env, runtime);
+    const pool = createPool(databaseUrl, { embedded: !!runtime.embeddedDatabase });
+    stops.push(() => pool.end());
+
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    stops.push(() => nativeConnection.close());
+    progress('Worker: bundling the workflows…');
+    const worker: Worker = await createHrsyncWorker({
+      connection: nativeConnection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      systems: connectSystems(config, pool),
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporalNamespace });
+    const bridge = await serve(
+      createBridge({ temporal, pool, taskQueue: config.taskQueue, webhookSecret: runtime.webhookSecret, logger }),
+      ephemeral ? 0 : config.bridgePort,
+    );
+    stops.push(bridge.close);
+    runtime.bridgeUrl = bridge.url;
+    urls.Bridge = `${bridge.url}/events (health: ${bridge.url}/healthz)`;
+
+    const finalConfig = { ...config, bridgeUrl: bridge.url };
+    if (!ephemeral) {
+      writeRuntimeFile({ ...runtime, pid: process.pid });
+      stops.push(async () => writeRuntimeFile({}));
+    }
+    return { config: finalConfig, urls, temporal, hrisSimulator, lmsSimulator, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
