@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/quiet-sdk.ts'],
     // The suites share one Temporal dev server and one PostgreSQL database on a 2-core machine.
     fileParallelism: false,
     testTimeout: 120_000,

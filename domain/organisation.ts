@@ -114,6 +114,23 @@ export const Organisation = z
     const check = (ok: boolean, path: (string | number)[], message: string) => {
       if (!ok) ctx.addIssue({ code: 'custom', path, message });
     };
+    const unique = (kind: string, list: { code?: string; id?: string }[]) => {
+      const seen = new Set<string>();
+      list.forEach((x, i) => {
+        const key = x.code ?? x.id ?? '';
+        check(!seen.has(key), [kind, i], `repeats "${key}"; each must be unique`);
+        seen.add(key);
+      });
+    };
+    unique('courses', org.courses);
+    unique('curricula', org.curricula);
+    unique('branches', org.branches);
+    unique('groups', org.groups);
+    unique('roles', org.roles);
+    unique('sites', org.sites);
+    unique('jobCodes', org.jobCodes);
+    unique('departments', org.departments);
+    unique('requirements', org.requirements);
     const courseByCode = new Map(org.courses.map((c) => [c.code, c]));
     org.curricula.forEach((cur, i) =>
       cur.items.forEach((item, j) => {

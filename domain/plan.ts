@@ -37,7 +37,9 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
   const department = org.departments.find((d) => sameText(d.code, profile.department) || sameText(d.name, profile.department));
   if (!department) unresolved.push(`department "${profile.department}" is not in the organisation`);
 
-  const separatedOn = earliest(profile.terminationDate, profile.employmentType === 'contractor' ? profile.contract?.endDate : undefined);
+  // A termination dated before the latest start belongs to an earlier employment (a rehire).
+  const terminationDate = profile.terminationDate && profile.terminationDate >= profile.startDate ? profile.terminationDate : undefined;
+  const separatedOn = earliest(terminationDate, profile.employmentType === 'contractor' ? profile.contract?.endDate : undefined);
   const active = !separatedOn || asOf < separatedOn;
 
   const groups = new Set<string>([...(site?.groups ?? []), ...(job?.groups ?? [])]);
@@ -141,7 +143,9 @@ export function planChanges(desired: DesiredLmsState, actual: ActualLmsState | n
   const wanted = new Set(desired.enrollments.map((e) => e.courseId));
   for (const [courseId, have] of [...actualCourses].sort(([a], [b]) => a.localeCompare(b))) {
     const owned = desired.managed.courses.includes(courseId);
-    if (!wanted.has(courseId) && owned && have.status !== 'completed') {
+    // Training once completed (even if since expired) is a record to keep, never removed.
+    const everCompleted = have.status === 'completed' || have.status === 'expired' || !!have.completedAt;
+    if (!wanted.has(courseId) && owned && !everCompleted) {
       steps.push({ action: 'unenroll', courseId, status: have.status });
     }
   }

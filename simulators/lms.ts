@@ -14,6 +14,8 @@ export interface LmsSimulatorOptions {
   tokenTtlSeconds?: number;
   /** Requests per second across all clients; 0 turns the limit off. */
   rateLimitPerSecond?: number;
+  /** Added to every API call, to make work take long enough to interrupt. */
+  latencyMs?: number;
   courses?: { code: string; title: string }[];
   branches?: { code: string; name: string }[];
 }
@@ -59,6 +61,7 @@ export interface LmsSimulator extends RunningServer {
   /** Everything the LMS holds, as `GET /sim/state` returns it. */
   snapshot(): ReturnType<LmsStore['snapshot']>;
   injectFault(fault: Fault): void;
+  setLatency(ms: number): void;
   clearFaults(): void;
   setRateLimit(perSecond: number): void;
   stats: { requests: number; byStatus: Record<string, number>; usersCreated: number };
@@ -159,6 +162,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   const clientSecret = options.clientSecret ?? 'hrsync-dev-secret';
   const ttl = options.tokenTtlSeconds ?? 3600;
   let ratePerSecond = options.rateLimitPerSecond ?? 0;
+  let latencyMs = options.latencyMs ?? 0;
   let tokens = ratePerSecond;
   let refilledAt = Date.now();
   const faults: Fault[] = [];
@@ -178,6 +182,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   app.addHook('onRequest', async (req, reply) => {
     if (!isApi(req.url)) return;
     stats.requests++;
+    if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
     const fault = faults[0];
     if (fault) {
       const hit = fault.probability === undefined || Math.random() < fault.probability;
@@ -463,6 +468,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     snapshot: () => store.snapshot(),
     injectFault: (fault) => faults.push({ ...fault }),
     clearFaults: () => void (faults.length = 0),
+    setLatency: (ms) => void (latencyMs = ms),
     setRateLimit: (perSecond) => {
       ratePerSecond = perSecond;
       tokens = perSecond;

@@ -124,7 +124,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const running = worker.run();
     stops.push(async () => {
-      worker.shutdown();
+      // The SDK's own signal handler may already have begun the shutdown.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
 

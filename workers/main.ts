@@ -1,13 +1,15 @@
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, requireDatabaseUrl } from '../stack/config';
-import { createPool } from '../stack/database';
+import { createPool, migrate } from '../stack/database';
 import { connectSystems } from '../stack/systems';
 import { logger } from '../stack/logger';
 import { createHrsyncWorker } from './worker';
 
 // The worker process: connect, run until SIGINT/SIGTERM, finish in-flight tasks, exit.
 const config = loadConfig();
-const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
+const databaseUrl = requireDatabaseUrl(config);
+await migrate(databaseUrl);
+const pool = createPool(databaseUrl, { embedded: config.embeddedDatabase });
 const connection = await NativeConnection.connect({ address: config.temporalAddress });
 const worker = await createHrsyncWorker({
   connection,

@@ -1,7 +1,6 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AuditEntry } from '../domain/audit';
-import { laterOf } from '../domain/dates';
 import type { HrEvent } from '../domain/hr-event';
 import { stepKey, type PlanStep } from '../domain/lms-state';
 import { desiredLmsState, planChanges } from '../domain/plan';
@@ -9,7 +8,9 @@ import { SyncStatusKey } from './definitions';
 
 // Read → desired state → plan → apply → audit: the path every lifecycle workflow takes.
 
-const retry: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
+// Vendors say how long to wait with Retry-After (used as the next retry delay); without one, back
+// off to at most 10 s so a short outage costs seconds, not minutes, of HR-to-LMS delay.
+const retry: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' };
 const { readHrProfile, readOrganisation, readLearner, applyPlanStep, recordAudit } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry,
@@ -33,9 +34,14 @@ export interface SyncResult {
 /** Steps that shape the account itself; they go first and one at a time. */
 const ACCOUNT_STEPS = new Set<PlanStep['action']>(['create_user', 'activate_user', 'update_user', 'set_branch']);
 
-const today = () => new Date().toISOString().slice(0, 10);
+/** Today in workflow time (deterministic on replay). */
+export const today = () => new Date().toISOString().slice(0, 10);
 
-export async function syncLearnerWithHr(event: HrEvent): Promise<SyncResult> {
+/**
+ * `asOf` is the day the new state takes effect: due dates count from the later of it and the
+ * start date, and a separation on or before it means the account goes inactive.
+ */
+export async function syncLearnerWithHr(event: HrEvent, asOf: string): Promise<SyncResult> {
   const { workflowId, runId } = workflowInfo();
   const employeeId = event.employee.id;
   const base = { employeeId, eventId: event.id, workflowId, runId };
@@ -47,7 +53,6 @@ export async function syncLearnerWithHr(event: HrEvent): Promise<SyncResult> {
     audit.push({ ...base, kind: 'review', action: 'profile-from-event', result: 'noted', detail: { reason: 'employee not found in the HRIS; the event profile was used' }, idempotencyKey: key('review:hris') });
   }
   const profile = hrProfile ?? { ...event.employee, terminationDate: event.termination?.date ?? null };
-  const asOf = laterOf(event.effectiveDate, today());
   const desired = desiredLmsState(profile, organisation, asOf);
   desired.unresolved.forEach((problem, i) =>
     audit.push({ ...base, kind: 'review', action: 'unresolved', result: 'needs-review', detail: { problem }, idempotencyKey: key(`review:${i}`) }),

@@ -1,10 +1,11 @@
 import type { HrEvent } from '../domain/hr-event';
-import { syncLearnerWithHr, type SyncResult } from './learner-sync';
+import { syncLearnerWithHr, today, type SyncResult } from './learner-sync';
 
 /**
  * A new hire: create the learner account with its branch and groups, and enroll the role's and
  * site's mandatory curricula, safety courses due before the first shift.
  */
 export async function onboarding(input: { event: HrEvent }): Promise<SyncResult> {
-  return syncLearnerWithHr(input.event);
+  // Due dates count from the HRIS start date (or from today, when the hire reaches us late).
+  return syncLearnerWithHr(input.event, today());
 }

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pino from 'pino';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { resultWhenStarted } from '../../client/results';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createBridge } from '../../client/bridge';
 import { signEvent } from '../../client/signing';
@@ -78,19 +79,7 @@ export async function startTestStack(options: StackOptions = {}) {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
-  /** Waits for a workflow to close and returns its result, or the failure it ended with. */
-  async function resultOf<T = unknown>(workflowId: string, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        return (await client.workflow.getHandle(workflowId).result()) as T;
-      } catch (err) {
-        // The child may not have been started yet by the entity workflow.
-        if (err instanceof WorkflowFailedError || Date.now() > deadline || !/not found/i.test((err as Error).message)) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  }
+  const resultOf = <T = unknown>(workflowId: string, timeoutMs?: number) => resultWhenStarted<T>(client, workflowId, timeoutMs);
 
   async function auditRows(employeeId: string) {
     const res = await pool.query('SELECT * FROM audit_log WHERE employee_id = $1 ORDER BY id', [employeeId]);
