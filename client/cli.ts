@@ -84,6 +84,16 @@ program
   });
 
 program
+  .command('toolchain')
+  .description('find the Temporal CLI (PATH, Go bin folder) or build it with go install, and print its path')
+  .action(async () => {
+    const { ensureTemporalCli, TEMPORAL_CLI_MODULE } = await import('../stack/temporal');
+    const cli = ensureTemporalCli();
+    if (!cli) throw new Error(`no temporal CLI and no Go toolchain to build it (go install ${TEMPORAL_CLI_MODULE}); the SDK will try to download a dev server instead`);
+    out(cli);
+  });
+
+program
   .command('event')
   .argument('<file>', 'an HrEvent JSON file, or - for standard input')
   .description('sign an HrEvent and submit it to the bridge')

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
 import { addDays, isoDateOf } from '../domain/dates';
 import { bambooRecord, hireEvent, sampleRoster } from '../simulators/roster';
 import { startTestStack, type TestStack } from './support/stack';
@@ -61,5 +62,39 @@ describe('a new hire reaches the LMS through the entity and onboarding workflows
     const courses = learner!.enrollments.map((e) => e.course_code).sort();
     expect(courses).toEqual(['BBP-201', 'COC-100', 'EAP-101', 'EHS-101', 'HAZ-101', 'HAZ-CLN', 'HIPAA-101', 'IND-CLN', 'RESP-201', 'SEC-100', 'WEL-100']);
     expect(learner!.enrollments.find((e) => e.course_code === 'BBP-201')!.due_date).toBe(nurse.startDate);
+  });
+});
+
+describe('what hrsync cannot map goes to review, with the raw value', () => {
+  it('an HRIS employment status it has never seen stops the onboarding before the LMS is touched', async () => {
+    const [person] = sampleRoster(isoDateOf(new Date()), 'Q');
+    stack.hris.upsertEmployee({ ...bambooRecord(person!), employmentHistoryStatus: 'Apprentice' });
+    const event = hireEvent(person!);
+    expect((await stack.postEvent(event)).status).toBe(202);
+    const failure = await stack.resultOf(`onboarding-${person!.id}-${event.id}`).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toMatch(/employment status "Apprentice"/);
+    expect(stack.learnersFor(person!.id)).toHaveLength(0);
+    const review = (await stack.auditRows(person!.id)).find((r) => r.kind === 'review');
+    expect(review).toMatchObject({ action: 'hris-profile', result: 'needs-review' });
+    expect(JSON.stringify(review!.detail)).toContain('Apprentice');
+  });
+
+  it('a site the organisation does not know: the rest is applied and the site is flagged for review', async () => {
+    const [person] = sampleRoster(isoDateOf(new Date()), 'W');
+    const profile = { ...person!, site: 'Lake Charles Terminal' };
+    stack.hris.upsertEmployee(bambooRecord(profile));
+    const event = hireEvent(profile);
+    expect((await stack.postEvent(event)).status).toBe(202);
+    const result = await stack.resultOf<{ outcome: string; unresolved: string[] }>(`onboarding-${profile.id}-${event.id}`);
+    expect(result.unresolved).toEqual(['site "Lake Charles Terminal" is not in the organisation']);
+    const [learner] = stack.learnersFor(profile.id);
+    expect(learner!.branches).toEqual([]);
+    expect(learner!.enrollments.map((e) => e.course_code)).toContain('EHS-101');
+    const audit = await stack.auditRows(profile.id);
+    expect(audit.filter((r) => r.result === 'needs-review')).toHaveLength(1);
   });
 });

@@ -48,7 +48,21 @@ export async function syncLearnerWithHr(event: HrEvent, asOf: string): Promise<S
   const key = (name: string) => `${workflowId}:${runId}:${name}`;
   const audit: AuditEntry[] = [];
 
-  const [hrProfile, organisation] = await Promise.all([readHrProfile(employeeId), readOrganisation()]);
+  let hrProfile: Awaited<ReturnType<typeof readHrProfile>>;
+  let organisation: Awaited<ReturnType<typeof readOrganisation>>;
+  try {
+    [hrProfile, organisation] = await Promise.all([readHrProfile(employeeId), readOrganisation()]);
+  } catch (err) {
+    // An HRIS record hrsync cannot read (an unknown status, a missing field) goes to a person,
+    // with the raw value, instead of being guessed at.
+    const cause = (err as { cause?: ApplicationFailure }).cause ?? (err as ApplicationFailure);
+    await recordAudit([
+      { ...base, kind: 'review', action: 'hris-profile', result: 'needs-review', detail: { type: cause.type, problem: cause.message, details: cause.details }, idempotencyKey: key('review:hris-profile') },
+      { ...base, kind: 'outcome', action: event.type, result: 'failed', detail: { reason: cause.message }, idempotencyKey: key('outcome') },
+    ]);
+    upsertSearchAttributes([{ key: SyncStatusKey, value: 'needs-review' }]);
+    throw ApplicationFailure.nonRetryable(`employee ${employeeId} needs review: ${cause.message}`, cause.type ?? 'HrisProfileUnusable');
+  }
   if (!hrProfile) {
     audit.push({ ...base, kind: 'review', action: 'profile-from-event', result: 'noted', detail: { reason: 'employee not found in the HRIS; the event profile was used' }, idempotencyKey: key('review:hris') });
   }
