@@ -15,5 +15,5 @@ COPY . .
 RUN mkdir -p /app/.hrsync && chown node:node /app/.hrsync
 
 USER node
-EXPOSE 8080 9464
+EXPOSE 8080
 CMD ["node", "bin/hrsync.mjs", "worker"]

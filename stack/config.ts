@@ -9,7 +9,7 @@ import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 export const STATE_DIR = resolve(process.env.HRSYNC_HOME ?? '.hrsync');
 const RUNTIME_FILE = () => join(STATE_DIR, 'runtime.json');
 
-export const DEFAULT_PORTS = { bridge: 8080, temporal: 7233, temporalUi: 8233, hris: 8081, lms: 8082, llm: 8083, workerMetrics: 9464, embeddedPostgres: 5433 };
+export const DEFAULT_PORTS = { bridge: 8080, temporal: 7233, temporalUi: 8233, hris: 8081, lms: 8082, llm: 8083, embeddedPostgres: 5433 };
 
 const Runtime = z.object({
   temporalAddress: z.string().optional(),
@@ -46,7 +46,6 @@ export interface HrsyncConfig {
   webhookSecret: string | undefined;
   hris: { baseUrl: string; company: string; apiKey: string };
   lms: { baseUrl: string; clientId: string; clientSecret: string };
-  workerMetricsPort: number;
 }
 
 const port = (value: string | undefined, fallback: number, name: string) => {
@@ -77,7 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
       clientId: env.LMS_CLIENT_ID || runtime.lms?.clientId || 'hrsync',
       clientSecret: env.LMS_CLIENT_SECRET || runtime.lms?.clientSecret || '',
     },
-    workerMetricsPort: port(env.HRSYNC_WORKER_METRICS_PORT, DEFAULT_PORTS.workerMetrics, 'HRSYNC_WORKER_METRICS_PORT'),
   };
 }
 
@@ -99,7 +97,6 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   HRSYNC_PORT: 'port of the bridge (default 8080)',
   HRSYNC_URL: 'where `hrsync event` sends events (default http://127.0.0.1:$HRSYNC_PORT)',
   HRSYNC_HOME: 'state folder of the embedded stack (default .hrsync)',
-  HRSYNC_WORKER_METRICS_PORT: 'Prometheus port of the worker (default 9464)',
   HRIS_BASE_URL: 'BambooHR-style API base URL; unset under `hrsync start`: the HRIS simulator',
   HRIS_COMPANY: 'BambooHR company subdomain',
   HRIS_API_KEY: 'BambooHR API key',

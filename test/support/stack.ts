@@ -44,7 +44,6 @@ export async function startTestStack(options: StackOptions = {}) {
     webhookSecret,
     hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
     lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
-    workerMetricsPort: 0,
   };
   const pool = createPool(databaseUrl);
   const connection = await Connection.connect({ address: temporalAddress });
