@@ -45,8 +45,6 @@ export function docebo(config: DoceboConfig): Lms {
   const base = config.baseUrl.replace(/\/$/, '');
   let token: { value: string; expiresAt: number } | undefined;
   const userIds = new Map<string, string>();
-  let courses: Map<string, string> | undefined;
-  let branches: Map<string, string> | undefined;
   const groups = new Map<string, string>();
 
   async function accessToken(): Promise<string> {
@@ -103,23 +101,20 @@ export function docebo(config: DoceboConfig): Lms {
     return id;
   }
 
-  async function courseId(code: string): Promise<string> {
-    const lookup = async () => new Map((await all<{ id_course: string; code: string }>('/learn/v1/courses')).map((c) => [c.code, String(c.id_course)]));
-    courses ??= await lookup();
-    if (!courses.has(code)) courses = await lookup();
-    const id = courses.get(code);
-    if (!id) throw notInLms(`Course ${code}`);
-    return id;
+  /** Code → LMS id for a catalog the LMS admins maintain; read once, re-read on a miss. */
+  function catalog(what: string, path: string, entry: (item: Record<string, unknown>) => [string, string]) {
+    let known: Map<string, string> | undefined;
+    const load = async () => new Map((await all<Record<string, unknown>>(path)).map(entry));
+    return async (code: string): Promise<string> => {
+      known ??= await load();
+      if (!known.has(code)) known = await load();
+      const id = known.get(code);
+      if (!id) throw notInLms(`${what} ${code}`);
+      return id;
+    };
   }
-
-  async function branchId(code: string): Promise<string> {
-    const lookup = async () => new Map((await all<{ id_org: number; code: string }>('/manage/v1/orgchart')).map((b) => [b.code, String(b.id_org)]));
-    branches ??= await lookup();
-    if (!branches.has(code)) branches = await lookup();
-    const id = branches.get(code);
-    if (!id) throw notInLms(`Branch ${code}`);
-    return id;
-  }
+  const courseId = catalog('Course', '/learn/v1/courses', (c) => [String(c.code), String(c.id_course)]);
+  const branchId = catalog('Branch', '/manage/v1/orgchart', (b) => [String(b.code), String(b.id_org)]);
 
   async function groupId(name: string, create: boolean): Promise<string | null> {
     const known = groups.get(name);
