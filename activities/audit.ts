@@ -1,11 +1,27 @@
 import type pg from 'pg';
 import type { AuditEntry, AuditRecord } from '../domain/audit';
+import type { ArchivedRecord } from '../domain/lifecycle';
 
-// The audit trail and the intake tables in PostgreSQL.
+// What hrsync itself keeps in PostgreSQL: the audit trail, archived training records, the
+// identity-provider groups people were granted, and the outbox of notifications.
+
+export interface Notification {
+  recipientId: string | null;
+  aboutEmployee: string;
+  kind: string;
+  subject: string;
+  detail?: unknown;
+  idempotencyKey: string;
+}
 
 export interface AuditStore {
   record(entries: AuditEntry[]): Promise<number>;
   forEmployee(employeeId: string, limit?: number): Promise<AuditRecord[]>;
+  archiveTrainingRecords(employeeId: string, separatedOn: string, workflowId: string, records: ArchivedRecord[]): Promise<number>;
+  archiveOf(employeeId: string): Promise<(ArchivedRecord & { separatedOn: string })[]>;
+  grantAccess(employeeId: string, group: string, eventId: string): Promise<void>;
+  accessGroupsOf(employeeId: string): Promise<string[]>;
+  queueNotification(notification: Notification): Promise<void>;
 }
 
 export function postgresAuditStore(pool: pg.Pool): AuditStore {
@@ -56,6 +72,56 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
         idempotencyKey: r.idempotency_key,
       }));
     },
+
+    async archiveTrainingRecords(employeeId, separatedOn, workflowId, records) {
+      let stored = 0;
+      for (const r of records) {
+        const res = await pool.query(
+          `INSERT INTO training_archive (employee_id, course_id, separated_on, status, completed_at, due_date, retention_until, workflow_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (employee_id, course_id, separated_on) DO NOTHING`,
+          [employeeId, r.courseId, separatedOn, r.status, r.completedAt, r.dueDate, r.retentionUntil, workflowId],
+        );
+        stored += res.rowCount ?? 0;
+      }
+      return stored;
+    },
+
+    async archiveOf(employeeId) {
+      const res = await pool.query(
+        `SELECT course_id, to_char(separated_on, 'YYYY-MM-DD') AS separated_on, status, completed_at, to_char(due_date, 'YYYY-MM-DD') AS due_date,
+                to_char(retention_until, 'YYYY-MM-DD') AS retention_until
+           FROM training_archive WHERE employee_id = $1 ORDER BY separated_on, course_id`,
+        [employeeId],
+      );
+      return res.rows.map((r) => ({
+        courseId: r.course_id,
+        separatedOn: r.separated_on,
+        status: r.status,
+        completedAt: r.completed_at,
+        dueDate: r.due_date,
+        retentionUntil: r.retention_until,
+      }));
+    },
+
+    async grantAccess(employeeId, group, eventId) {
+      await pool.query(
+        `INSERT INTO access_grants (employee_id, group_name, event_id) VALUES ($1, $2, $3) ON CONFLICT (employee_id, group_name) DO NOTHING`,
+        [employeeId, group, eventId],
+      );
+    },
+
+    async accessGroupsOf(employeeId) {
+      const res = await pool.query(`SELECT group_name FROM access_grants WHERE employee_id = $1 ORDER BY group_name`, [employeeId]);
+      return res.rows.map((r) => r.group_name as string);
+    },
+
+    async queueNotification(n) {
+      await pool.query(
+        `INSERT INTO notifications (recipient_id, about_employee, kind, subject, detail, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [n.recipientId, n.aboutEmployee, n.kind, n.subject, n.detail === undefined ? null : JSON.stringify(n.detail), n.idempotencyKey],
+      );
+    },
   };
 }
 
@@ -64,6 +130,19 @@ export function auditActivities(store: AuditStore) {
     /** Writes audit rows; rows with an idempotency key land once however often this is retried. */
     async recordAudit(entries: AuditEntry[]): Promise<number> {
       return store.record(entries);
+    },
+    async archiveTrainingRecords(input: { employeeId: string; separatedOn: string; workflowId: string; records: ArchivedRecord[] }): Promise<number> {
+      return store.archiveTrainingRecords(input.employeeId, input.separatedOn, input.workflowId, input.records);
+    },
+    async recordAccessGrant(input: { employeeId: string; group: string; eventId: string }): Promise<void> {
+      return store.grantAccess(input.employeeId, input.group, input.eventId);
+    },
+    async readAccessGroups(employeeId: string): Promise<string[]> {
+      return store.accessGroupsOf(employeeId);
+    },
+    /** Puts a message in the outbox once, however often this is retried. */
+    async notify(notification: Notification): Promise<void> {
+      return store.queueNotification(notification);
     },
   };
 }

@@ -17,7 +17,11 @@ export interface Lms {
   removeLearnerFromGroup(employeeId: string, group: string): Promise<StepOutcome>;
   enrollLearner(employeeId: string, courseId: string, dueDate: string): Promise<StepOutcome>;
   unenrollLearner(employeeId: string, courseId: string): Promise<StepOutcome>;
+  /** Courses the person teaches or authored, for knowledge retention when they leave. */
+  coursesLedBy(employeeId: string): Promise<CourseLed[]>;
 }
+
+export type CourseLed = { courseId: string; title: string; role: 'instructor' | 'author' };
 
 export interface DoceboConfig {
   baseUrl: string;
@@ -254,6 +258,20 @@ export function docebo(config: DoceboConfig): Lms {
       throw ApplicationFailure.create({ message: `LMS refused enrollment in ${code}: ${message}`, type: 'LmsEnrollmentRefused', nonRetryable: true });
     },
 
+    async coursesLedBy(employeeId) {
+      const id = await userId(employeeId);
+      if (!id) return [];
+      type Course = { code: string; name: string };
+      const [teaching, authored] = await Promise.all([
+        all<Course>(`/learn/v1/courses?instructor_id=${id}`),
+        all<Course>(`/learn/v1/courses?author_id=${id}`),
+      ]);
+      return [
+        ...teaching.map((c) => ({ courseId: c.code, title: c.name, role: 'instructor' as const })),
+        ...authored.map((c) => ({ courseId: c.code, title: c.name, role: 'author' as const })),
+      ];
+    },
+
     async unenrollLearner(employeeId, code) {
       const id = await requireUser(employeeId);
       const res = await api('DELETE', `/learn/v1/enrollments/${await courseId(code)}/${id}`, undefined, [404]);
@@ -293,6 +311,9 @@ export function lmsActivities(lms: Lms) {
     },
     async applyPlanStep(input: { employeeId: string; step: PlanStep }): Promise<StepOutcome> {
       return applyStep(lms, input.employeeId, input.step);
+    },
+    async readCoursesLed(employeeId: string): Promise<CourseLed[]> {
+      return lms.coursesLedBy(employeeId);
     },
   };
 }

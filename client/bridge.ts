@@ -36,7 +36,8 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   async function accept(event: HrEvent, rawBody: string): Promise<Outcome> {
     const employeeId = event.employee.id;
     const workflowId = entityWorkflowId(employeeId);
-    const handler = WORKFLOW_FOR_EVENT[event.type];
+    // An extension of a running contract only moves the entity workflow's timers.
+    const handler = event.type === 'contract_extension' ? null : WORKFLOW_FOR_EVENT[event.type];
     const eventWorkflowId = handler ? `${handler}-${employeeId}-${event.id}` : null;
     const db = await pool.connect();
     try {

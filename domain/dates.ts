@@ -19,3 +19,15 @@ export function laterOf(a: string, b: string): string {
 export function isoDateOf(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
+
+/**
+ * The instant a day or a moment begins: a date (YYYY-MM-DD) is its midnight UTC, an ISO
+ * date-time is itself. Separations may carry either ("effective 2026-12-01", or "at 14:00 today").
+ */
+export function instantOf(dateOrDateTime: string): number {
+  return Date.parse(dateOrDateTime.length === 10 ? `${dateOrDateTime}T00:00:00Z` : dateOrDateTime);
+}
+
+export function isBefore(a: string, b: string): boolean {
+  return instantOf(a) < instantOf(b);
+}

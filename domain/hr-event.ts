@@ -4,6 +4,10 @@ import { z } from 'zod';
 
 export const IsoDate = z.iso.date({ message: 'must be a date in the form YYYY-MM-DD' });
 export const IsoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
+/** A day, or an exact moment when HR records one (a same-day separation at 14:00). */
+export const IsoDateOrDateTime = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+  message: 'must be a date (YYYY-MM-DD) or an ISO 8601 date-time',
+});
 
 export const HR_EVENT_TYPES = [
   'hire',
@@ -26,7 +30,7 @@ const text = z.string().trim().min(1, 'must not be empty');
 export const Contract = z.object({
   agency: text,
   startDate: IsoDate,
-  endDate: IsoDate,
+  endDate: IsoDateOrDateTime,
   coveredTasks: z.array(text).default([]),
   sponsorId: text.optional(),
 });
@@ -57,7 +61,7 @@ export const HrEvent = z
     occurredAt: IsoDateTime,
     effectiveDate: IsoDate,
     employee: EmployeeProfile,
-    termination: z.object({ date: IsoDate, reasonCode: text }).optional(),
+    termination: z.object({ date: IsoDateOrDateTime, reasonCode: text }).optional(),
     access: z.object({ group: text }).optional(),
   })
   .superRefine((event, ctx) => {
@@ -72,7 +76,7 @@ export const HrEvent = z
       ctx.addIssue({ code: 'custom', path: ['employee', 'contract'], message: `is required for a ${event.type}` });
     }
     const { contract } = event.employee;
-    if (contract && contract.endDate < contract.startDate) {
+    if (contract && contract.endDate.slice(0, 10) < contract.startDate) {
       ctx.addIssue({ code: 'custom', path: ['employee', 'contract', 'endDate'], message: 'is before the contract start date' });
     }
   });
@@ -89,5 +93,9 @@ export function describeInvalid(error: z.ZodError): { field: string; message: st
 }
 
 /** The HR profile as the system of record knows it, including a separation when there is one. */
-export const HrProfile = EmployeeProfile.extend({ terminationDate: IsoDate.nullish() });
+export const HrProfile = EmployeeProfile.extend({
+  terminationDate: IsoDateOrDateTime.nullish(),
+  /** Identity-provider groups the person has joined (access grants), which can carry training. */
+  accessGroups: z.array(z.string()).optional(),
+});
 export type HrProfile = z.infer<typeof HrProfile>;

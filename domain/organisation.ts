@@ -75,11 +75,20 @@ export const RequirementRule = z.object({
       departments: z.array(code).optional(),
       employmentTypes: z.array(EmploymentType).optional(),
       psmSite: z.boolean().optional(),
+      /** Identity-provider groups (any of them); see `accessGroups`. */
+      accessGroups: z.array(z.string()).optional(),
     })
     .default({}),
   curricula: z.array(code).min(1),
 });
 export type RequirementRule = z.infer<typeof RequirementRule>;
+
+/** An identity-provider group (Okta, Entra) whose members hrsync mirrors into an LMS group. */
+export const AccessGroup = z.object({
+  name: z.string().min(1),
+  group: code.optional(),
+  description: z.string().optional(),
+});
 
 export const Branch = z.object({ code, name: z.string().min(1) });
 export const Group = z.object({ code, name: z.string().min(1) });
@@ -99,6 +108,10 @@ export const Organisation = z
     jobCodes: z.array(JobCode).min(1),
     employmentTypeGroups: z.partialRecord(EmploymentType, code).default({}),
     requirements: z.array(RequirementRule).min(1),
+    accessGroups: z.array(AccessGroup).default([]),
+    contractors: z.object({ reminderDaysBeforeEnd: z.number().int().min(0).default(14) }).default({ reminderDaysBeforeEnd: 14 }),
+    /** Retention of training records for courses the catalog does not describe. */
+    defaultRetentionYears: z.number().int().positive().default(5),
   })
   .superRefine((org, ctx) => {
     const known = (kind: string, list: { code?: string; id?: string }[]) =>
@@ -131,6 +144,10 @@ export const Organisation = z
     unique('jobCodes', org.jobCodes);
     unique('departments', org.departments);
     unique('requirements', org.requirements);
+    const accessGroupNames = new Set(org.accessGroups.map((a) => a.name));
+    org.accessGroups.forEach((a, i) => {
+      if (a.group) check(groups.has(a.group), ['accessGroups', i, 'group'], `names unknown group "${a.group}"`);
+    });
     const courseByCode = new Map(org.courses.map((c) => [c.code, c]));
     org.curricula.forEach((cur, i) =>
       cur.items.forEach((item, j) => {
@@ -159,6 +176,9 @@ export const Organisation = z
       rule.curricula.forEach((c, j) => check(curricula.has(c), ['requirements', i, 'curricula', j], `names unknown curriculum "${c}"`));
       rule.when.jobCodes?.forEach((c, j) => check(jobs.has(c), ['requirements', i, 'when', 'jobCodes', j], `names unknown job code "${c}"`));
       rule.when.sites?.forEach((c, j) => check(sites.has(c), ['requirements', i, 'when', 'sites', j], `names unknown site "${c}"`));
+      rule.when.accessGroups?.forEach((c, j) =>
+        check(accessGroupNames.has(c), ['requirements', i, 'when', 'accessGroups', j], `names unknown access group "${c}"`),
+      );
       rule.when.departments?.forEach((c, j) =>
         check(departments.has(c), ['requirements', i, 'when', 'departments', j], `names unknown department "${c}"`),
       );

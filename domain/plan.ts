@@ -1,7 +1,7 @@
 import type { HrProfile } from './hr-event';
 import type { Organisation, RequirementRule, Site } from './organisation';
 import type { ActualLmsState, DesiredEnrollment, DesiredLmsState, LearnerAccount, PlanStep } from './lms-state';
-import { addDays, laterOf } from './dates';
+import { addDays, instantOf, isBefore, laterOf } from './dates';
 
 // Desired state, plan, apply: these two pure functions are the heart of hrsync. They run inside
 // workflow code, so they must stay deterministic: no clock, no I/O, no randomness.
@@ -19,14 +19,16 @@ function ruleApplies(rule: RequirementRule, profile: HrProfile, site: Site | und
   if (when.departments && !(departmentCode && when.departments.includes(departmentCode))) return false;
   if (when.employmentTypes && !when.employmentTypes.includes(profile.employmentType)) return false;
   if (when.psmSite !== undefined && (site?.psmCovered ?? false) !== when.psmSite) return false;
+  if (when.accessGroups && !when.accessGroups.some((g) => profile.accessGroups?.includes(g))) return false;
   return true;
 }
 
 /**
- * What the LMS should hold for this person on `asOf` (an ISO date): account, branch, groups and
- * the enrollments every matching requirement rule asks for. Due dates count from the later of
- * the start date and `asOf`, so a hire is due before the first shift and a role change from its
- * effective date.
+ * What the LMS should hold for this person at `asOf` (an ISO date, or a date-time for a moment
+ * within a day): account, branch, groups and the enrollments every matching requirement rule
+ * asks for. Due dates count from the later of the start date and the day of `asOf`, so a hire is
+ * due before the first shift and a role change from its effective date. The account is inactive
+ * from the moment of a separation (termination, or a contractor's contract end) onwards.
  */
 export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: string): DesiredLmsState {
   const unresolved: string[] = [];
@@ -37,18 +39,20 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
   const department = org.departments.find((d) => sameText(d.code, profile.department) || sameText(d.name, profile.department));
   if (!department) unresolved.push(`department "${profile.department}" is not in the organisation`);
 
-  // A termination dated before the latest start belongs to an earlier employment (a rehire).
-  const terminationDate = profile.terminationDate && profile.terminationDate >= profile.startDate ? profile.terminationDate : undefined;
-  const separatedOn = earliest(terminationDate, profile.employmentType === 'contractor' ? profile.contract?.endDate : undefined);
-  const active = !separatedOn || asOf < separatedOn;
+  const separatedAt = separationOf(profile);
+  const active = !separatedAt || isBefore(asOf, separatedAt);
 
   const groups = new Set<string>([...(site?.groups ?? []), ...(job?.groups ?? [])]);
   if (department) groups.add(department.group);
   const typeGroup = org.employmentTypeGroups[profile.employmentType];
   if (typeGroup) groups.add(typeGroup);
   groups.add(`${org.cohortGroupPrefix}${profile.startDate.slice(0, 7)}`);
+  for (const name of profile.accessGroups ?? []) {
+    const mirrored = org.accessGroups.find((a) => a.name === name)?.group;
+    if (mirrored) groups.add(mirrored);
+  }
 
-  const anchor = laterOf(profile.startDate, asOf);
+  const anchor = laterOf(profile.startDate, asOf.slice(0, 10));
   const byCourse = new Map<string, DesiredEnrollment>();
   for (const rule of org.requirements) {
     if (!ruleApplies(rule, profile, site, department?.code)) continue;
@@ -93,8 +97,14 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
   };
 }
 
-function earliest(...dates: (string | null | undefined)[]): string | undefined {
-  return dates.filter((d): d is string => !!d).sort()[0];
+/**
+ * When this employment ends: the termination, or a contractor's contract end, whichever comes
+ * first. A termination dated before the latest start belongs to an earlier employment (a rehire).
+ */
+export function separationOf(profile: HrProfile): string | undefined {
+  const termination = profile.terminationDate && profile.terminationDate.slice(0, 10) >= profile.startDate ? profile.terminationDate : undefined;
+  const contractEnd = profile.employmentType === 'contractor' ? profile.contract?.endDate : undefined;
+  return [termination, contractEnd].filter((d): d is string => !!d).sort((a, b) => instantOf(a) - instantOf(b))[0];
 }
 
 const ACCOUNT_FIELDS = ['username', 'firstName', 'lastName', 'email', 'role', 'managerId'] as const;

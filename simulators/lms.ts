@@ -27,6 +27,9 @@ export interface Fault {
   /** Answer this share of API calls with the fault (0..1) instead of a fixed count. */
   probability?: number;
   retryAfterSeconds?: number;
+  /** Only calls with this method and path prefix get the fault, e.g. POST /learn/v1/enrollments. */
+  method?: string;
+  pathPrefix?: string;
 }
 
 interface User {
@@ -71,7 +74,7 @@ class LmsStore {
   users = new Map<number, User>();
   branches = new Map<number, { id_org: number; code: string; title: string }>();
   groups = new Map<number, { group_id: number; name: string; description: string }>();
-  courses = new Map<number, { id_course: number; code: string; name: string }>();
+  courses = new Map<number, { id_course: number; code: string; name: string; instructors: Set<number>; authors: Set<number> }>();
   enrollments = new Map<string, Enrollment>();
   private nextId = 10_000;
 
@@ -82,7 +85,7 @@ class LmsStore {
   seed(courses: { code: string; title: string }[], branches: { code: string; name: string }[]) {
     for (const c of courses) {
       const id = this.id();
-      this.courses.set(id, { id_course: id, code: c.code, name: c.title });
+      this.courses.set(id, { id_course: id, code: c.code, name: c.title, instructors: new Set(), authors: new Set() });
     }
     for (const b of branches) {
       const id = this.id();
@@ -131,8 +134,12 @@ class LmsStore {
       })),
       branches: [...this.branches.values()],
       groups: [...this.groups.values()],
-      courses: [...this.courses.values()],
+      courses: [...this.courses.values()].map((c) => this.courseJson(c)),
     };
+  }
+
+  courseJson(c: { id_course: number; code: string; name: string; instructors: Set<number>; authors: Set<number> }) {
+    return { id_course: String(c.id_course), code: c.code, name: c.name, instructors: [...c.instructors].map(String), authors: [...c.authors].map(String) };
   }
 }
 
@@ -183,10 +190,10 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     if (!isApi(req.url)) return;
     stats.requests++;
     if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
-    const fault = faults[0];
+    const fault = faults.find((f) => (!f.method || f.method === req.method) && (!f.pathPrefix || req.url.startsWith(f.pathPrefix)));
     if (fault) {
       const hit = fault.probability === undefined || Math.random() < fault.probability;
-      if (fault.probability === undefined && fault.count !== undefined && --fault.count <= 0) faults.shift();
+      if (fault.probability === undefined && fault.count !== undefined && --fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
       if (hit) {
         if (fault.retryAfterSeconds !== undefined) reply.header('Retry-After', String(fault.retryAfterSeconds));
         return reply.code(fault.status).send({ name: 'Injected fault', message: `simulated ${fault.status}` });
@@ -373,7 +380,10 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     const q = req.query as Record<string, string | undefined>;
     let courses = [...store.courses.values()];
     if (q.search_text) courses = courses.filter((c) => c.code === q.search_text || c.name.includes(q.search_text!));
-    return page(courses.map((c) => ({ ...c, id_course: String(c.id_course) })), q);
+    // Courses a user teaches (ILT instructor) or wrote (author), for knowledge retention.
+    if (q.instructor_id) courses = courses.filter((c) => c.instructors.has(Number(q.instructor_id)));
+    if (q.author_id) courses = courses.filter((c) => c.authors.has(Number(q.author_id)));
+    return page(courses.map((c) => store.courseJson(c)), q);
   });
 
   app.get('/learn/v1/enrollments', async (req) => {
@@ -442,6 +452,15 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     tokens = ratePerSecond;
     return { perSecond: ratePerSecond };
   });
+  app.post('/sim/course-staff', async (req, reply) => {
+    const b = req.body as { externalId: string; courseCode: string; role: 'instructor' | 'author' };
+    const user = [...store.users.values()].find((u) => u.external_id === b.externalId);
+    const course = [...store.courses.values()].find((c) => c.code === b.courseCode);
+    if (!user || !course) return notFound(reply, 'User or course');
+    (b.role === 'author' ? course.authors : course.instructors).add(user.user_id);
+    return { data: store.courseJson(course) };
+  });
+
   app.post('/sim/completions', async (req, reply) => {
     const b = req.body as { externalId: string; courseCode: string; score?: number; completedAt?: string };
     const user = [...store.users.values()].find((u) => u.external_id === b.externalId);

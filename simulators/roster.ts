@@ -59,13 +59,44 @@ export function bambooRecord(profile: EmployeeProfile, terminationDate?: string)
 }
 
 export function hireEvent(profile: EmployeeProfile, eventId = `evt-hire-${profile.id}`): HrEvent {
+  return lifecycleEvent('hire', profile, { id: eventId, effectiveDate: profile.startDate });
+}
+
+/** Any HR event for a profile (the profile after the event), with sensible defaults. */
+export function lifecycleEvent(
+  type: HrEvent['type'],
+  profile: EmployeeProfile,
+  extra: { id?: string; effectiveDate?: string; termination?: HrEvent['termination']; access?: HrEvent['access'] } = {},
+): HrEvent {
   return {
-    id: eventId,
-    type: 'hire',
+    id: extra.id ?? `evt-${type}-${profile.id}-${Math.random().toString(36).slice(2, 8)}`,
+    type,
     source: 'api',
     occurredAt: new Date().toISOString(),
-    effectiveDate: profile.startDate,
+    effectiveDate: extra.effectiveDate ?? isoDateOf(new Date()),
     employee: profile,
+    ...(extra.termination ? { termination: extra.termination } : {}),
+    ...(extra.access ? { access: extra.access } : {}),
+  };
+}
+
+/** A contractor on the sample roster's pattern: agency, covered tasks and a sponsor. */
+export function contractorProfile(id: string, site: string, jobCode: 'CTR-MNT' | 'CTR-PIPE', startDate: string, endDate: string): EmployeeProfile {
+  const names: Record<string, [string, string]> = { 'CTR-MNT': ['Maya', 'Quinn'], 'CTR-PIPE': ['Omar', 'Diaz'] };
+  const [firstName, lastName] = names[jobCode]!;
+  return {
+    id,
+    firstName,
+    lastName,
+    email: `${firstName}.${lastName}.${id}@contractor.example.com`.toLowerCase(),
+    jobCode,
+    jobTitle: jobCode === 'CTR-MNT' ? 'Contract Maintenance Technician' : 'Contract Pipeline Technician',
+    department: 'MNT',
+    site,
+    managerId: 'E1002',
+    employmentType: 'contractor',
+    startDate,
+    contract: { agency: 'Bayou Industrial Staffing', startDate, endDate, coveredTasks: jobCode === 'CTR-PIPE' ? ['OQ 0401 valve maintenance'] : ['pump overhaul'], sponsorId: 'E1002' },
   };
 }
 

@@ -14,9 +14,12 @@ export const hrEventSignal = defineSignal<[HrEvent]>('hrEvent');
 
 export interface LifecycleView {
   employeeId: string;
-  current: { eventId: string; type: HrEventType; workflowId: string } | null;
+  /** The child workflow running now (an event, or `contract_end`). */
+  current: { eventId: string | null; type: string; workflowId: string } | null;
   pending: { eventId: string; type: HrEventType }[];
-  recent: { eventId: string; type: HrEventType; workflowId: string | null; outcome: string }[];
+  recent: { eventId: string | null; type: string; workflowId: string | null; outcome: string }[];
+  /** A contractor's timers: the sponsor reminder and the contract end. */
+  contract: { endsAt: string; remindAt: string; sponsorId: string | null; reminded: boolean } | null;
 }
 export const lifecycleQuery = defineQuery<LifecycleView>('lifecycle');
 
@@ -28,6 +31,13 @@ export const SyncStatusKey = defineSearchAttributeKey('HrsyncStatus', SearchAttr
 export const SEARCH_ATTRIBUTE_KEYS = [EmployeeIdKey, HrEventTypeKey, SyncStatusKey];
 
 /** The child workflow type that handles each kind of HR event. */
-export const WORKFLOW_FOR_EVENT: Partial<Record<HrEventType, string>> = {
+export const WORKFLOW_FOR_EVENT: Record<HrEventType, string> = {
   hire: 'onboarding',
+  contractor_start: 'onboarding',
+  role_change: 'roleChange',
+  transfer: 'transfer',
+  termination: 'offboarding',
+  access_grant: 'accessGrant',
+  // While the contract runs, an extension only moves its timers; after it ran out, it reopens the account.
+  contract_extension: 'onboarding',
 };

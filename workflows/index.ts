@@ -1,2 +1,7 @@
 export { employeeLifecycle } from './employee';
 export { onboarding } from './onboarding';
+export { roleChange } from './role-change';
+export { transfer } from './transfer';
+export { offboarding } from './offboarding';
+export { contractorExpiry } from './contractor-expiry';
+export { accessGrant } from './access-grant';

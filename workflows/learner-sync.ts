@@ -1,8 +1,18 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AuditEntry } from '../domain/audit';
-import type { HrEvent } from '../domain/hr-event';
-import { stepKey, type PlanStep } from '../domain/lms-state';
+import type { HrEvent, HrProfile } from '../domain/hr-event';
+import { competencyGap, contractWatch, type ContractWatch, type GapItem } from '../domain/lifecycle';
+import { stepKey, type ActualLmsState, type DesiredLmsState, type PlanStep } from '../domain/lms-state';
+import type { Organisation } from '../domain/organisation';
 import { desiredLmsState, planChanges } from '../domain/plan';
 import { SyncStatusKey } from './definitions';
 
@@ -11,10 +21,8 @@ import { SyncStatusKey } from './definitions';
 // Vendors say how long to wait with Retry-After (used as the next retry delay); without one, back
 // off to at most 10 s so a short outage costs seconds, not minutes, of HR-to-LMS delay.
 const retry: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' };
-const { readHrProfile, readOrganisation, readLearner, applyPlanStep, recordAudit } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry,
-});
+export const activities = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
+const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit } = activities;
 
 export interface StepResult {
   key: string;
@@ -25,53 +33,102 @@ export interface StepResult {
 
 export interface SyncResult {
   employeeId: string;
-  eventId: string;
+  eventId: string | null;
   outcome: 'in-sync' | 'applied' | 'failed';
   steps: StepResult[];
   unresolved: string[];
+  competencyGap: GapItem[];
+  /** The contract timers this person now has (contractors), for the entity workflow to keep. */
+  contract: ContractWatch | null;
 }
 
-/** Steps that shape the account itself; they go first and one at a time. */
-const ACCOUNT_STEPS = new Set<PlanStep['action']>(['create_user', 'activate_user', 'update_user', 'set_branch']);
+/** What one lifecycle workflow is about: who, which event, and what the audit trail calls it. */
+export interface SyncRequest {
+  employeeId: string;
+  eventId: string | null;
+  action: string;
+  /** Used when the HRIS does not know the person (a custom integration posting events). */
+  fallbackProfile: HrProfile | null;
+}
 
-/** Today in workflow time (deterministic on replay). */
+export interface SyncContext {
+  request: SyncRequest;
+  profile: HrProfile;
+  organisation: Organisation;
+  actual: ActualLmsState | null;
+  desired: DesiredLmsState;
+  steps: PlanStep[];
+  audit: AuditEntry[];
+  base: Pick<AuditEntry, 'employeeId' | 'eventId' | 'workflowId' | 'runId'>;
+  key(name: string): string;
+}
+
+export interface SyncOptions {
+  /** When the new state holds: due dates count from its day, separations before it close the account. */
+  asOf: string;
+  /** Event facts the HRIS may not show yet (a termination date). */
+  adjustProfile?: (profile: HrProfile) => HrProfile;
+  /** Work between planning and applying (offboarding archives records here). */
+  beforeApply?: (ctx: SyncContext) => Promise<void>;
+}
+
+/** Today (or now) in workflow time: deterministic on replay. */
 export const today = () => new Date().toISOString().slice(0, 10);
+export const now = () => new Date().toISOString();
 
-/**
- * `asOf` is the day the new state takes effect: due dates count from the later of it and the
- * start date, and a separation on or before it means the account goes inactive.
- */
-export async function syncLearnerWithHr(event: HrEvent, asOf: string): Promise<SyncResult> {
+export const requestFor = (event: HrEvent): SyncRequest => ({
+  employeeId: event.employee.id,
+  eventId: event.id,
+  action: event.type,
+  fallbackProfile: { ...event.employee, terminationDate: event.termination?.date ?? null },
+});
+
+export function auditContext(request: SyncRequest) {
   const { workflowId, runId } = workflowInfo();
-  const employeeId = event.employee.id;
-  const base = { employeeId, eventId: event.id, workflowId, runId };
-  const key = (name: string) => `${workflowId}:${runId}:${name}`;
+  return {
+    base: { employeeId: request.employeeId, eventId: request.eventId, workflowId, runId },
+    key: (name: string) => `${workflowId}:${runId}:${name}`,
+  };
+}
+
+const setStatus = (value: string) => upsertSearchAttributes([{ key: SyncStatusKey, value }]);
+
+export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptions): Promise<SyncResult> {
+  const { employeeId } = request;
+  const { base, key } = auditContext(request);
   const audit: AuditEntry[] = [];
 
-  let hrProfile: Awaited<ReturnType<typeof readHrProfile>>;
-  let organisation: Awaited<ReturnType<typeof readOrganisation>>;
+  let hrProfile: HrProfile | null;
+  let organisation: Organisation;
+  let accessGroups: string[];
   try {
-    [hrProfile, organisation] = await Promise.all([readHrProfile(employeeId), readOrganisation()]);
+    [hrProfile, organisation, accessGroups] = await Promise.all([readHrProfile(employeeId), readOrganisation(), readAccessGroups(employeeId)]);
   } catch (err) {
+    if (isCancellation(err)) throw err;
     // An HRIS record hrsync cannot read (an unknown status, a missing field) goes to a person,
     // with the raw value, instead of being guessed at.
     const cause = (err as { cause?: ApplicationFailure }).cause ?? (err as ApplicationFailure);
     await recordAudit([
       { ...base, kind: 'review', action: 'hris-profile', result: 'needs-review', detail: { type: cause.type, problem: cause.message, details: cause.details }, idempotencyKey: key('review:hris-profile') },
-      { ...base, kind: 'outcome', action: event.type, result: 'failed', detail: { reason: cause.message }, idempotencyKey: key('outcome') },
+      { ...base, kind: 'outcome', action: request.action, result: 'failed', detail: { reason: cause.message }, idempotencyKey: key('outcome') },
     ]);
-    upsertSearchAttributes([{ key: SyncStatusKey, value: 'needs-review' }]);
+    setStatus('needs-review');
     throw ApplicationFailure.nonRetryable(`employee ${employeeId} needs review: ${cause.message}`, cause.type ?? 'HrisProfileUnusable');
   }
   if (!hrProfile) {
+    if (!request.fallbackProfile) {
+      await recordAudit([{ ...base, kind: 'outcome', action: request.action, result: 'failed', detail: { reason: 'employee not found in the HRIS' }, idempotencyKey: key('outcome') }]);
+      throw ApplicationFailure.nonRetryable(`employee ${employeeId} is not in the HRIS`, 'NotInHris');
+    }
     audit.push({ ...base, kind: 'review', action: 'profile-from-event', result: 'noted', detail: { reason: 'employee not found in the HRIS; the event profile was used' }, idempotencyKey: key('review:hris') });
   }
-  const profile = hrProfile ?? { ...event.employee, terminationDate: event.termination?.date ?? null };
-  const desired = desiredLmsState(profile, organisation, asOf);
+  let profile: HrProfile = { ...(hrProfile ?? request.fallbackProfile!), accessGroups };
+  if (options.adjustProfile) profile = options.adjustProfile(profile);
+
+  const desired = desiredLmsState(profile, organisation, options.asOf);
   desired.unresolved.forEach((problem, i) =>
     audit.push({ ...base, kind: 'review', action: 'unresolved', result: 'needs-review', detail: { problem }, idempotencyKey: key(`review:${i}`) }),
   );
-
   const actual = await readLearner(employeeId);
   const steps = planChanges(desired, actual);
   audit.push({
@@ -79,38 +136,34 @@ export async function syncLearnerWithHr(event: HrEvent, asOf: string): Promise<S
     kind: 'plan',
     action: 'planned',
     result: steps.length ? `${steps.length} steps` : 'in-sync',
-    detail: { asOf, hadAccount: actual !== null, steps: steps.map(stepKey), desired: { active: desired.active, branch: desired.branch, groups: desired.groups, enrollments: desired.enrollments } },
+    detail: { asOf: options.asOf, hadAccount: actual !== null, steps: steps.map(stepKey), desired: { active: desired.active, branch: desired.branch, groups: desired.groups, enrollments: desired.enrollments } },
     idempotencyKey: key('plan'),
   });
 
+  const context: SyncContext = { request, profile, organisation, actual, desired, steps, audit, base, key };
   const results: StepResult[] = [];
-  const apply = async (step: PlanStep): Promise<StepResult> => {
-    try {
-      const { outcome } = await applyPlanStep({ employeeId, step });
-      return { key: stepKey(step), action: step.action, outcome };
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause ?? (err as Error);
-      return { key: stepKey(step), action: step.action, outcome: 'failed', error: cause.message };
-    }
-  };
-  for (const step of steps.filter((s) => ACCOUNT_STEPS.has(s.action))) {
-    const result = await apply(step);
-    results.push(result);
-    if (result.outcome === 'failed') break;
-  }
-  if (!results.some((r) => r.outcome === 'failed')) {
-    results.push(...(await Promise.all(steps.filter((s) => !ACCOUNT_STEPS.has(s.action)).map(apply))));
+  try {
+    if (options.beforeApply) await options.beforeApply(context);
+    await applySteps(employeeId, steps, results);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Superseded (a later termination): keep the record of what was done before the cancel.
+    await CancellationScope.nonCancellable(() =>
+      recordAudit([
+        ...audit,
+        ...stepAudit(context, results),
+        { ...base, kind: 'outcome', action: request.action, result: 'superseded', detail: { applied: results.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') },
+      ]),
+    );
+    throw err;
   }
 
-  const stepsByKey = new Map(steps.map((s) => [stepKey(s), s]));
-  for (const r of results) {
-    audit.push({ ...base, kind: 'step', action: r.action, step: stepsByKey.get(r.key), result: r.outcome, detail: r.error ? { error: r.error } : undefined, idempotencyKey: key(`step:${r.key}`) });
-  }
   const failed = results.filter((r) => r.outcome === 'failed');
   const outcome: SyncResult['outcome'] = failed.length ? 'failed' : steps.length ? 'applied' : 'in-sync';
-  audit.push({ ...base, kind: 'outcome', action: event.type, result: outcome, detail: { applied: results.length - failed.length, failed: failed.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') });
+  audit.push(...stepAudit(context, results));
+  audit.push({ ...base, kind: 'outcome', action: request.action, result: outcome, detail: { applied: results.length - failed.length, failed: failed.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') });
   await recordAudit(audit);
-  upsertSearchAttributes([{ key: SyncStatusKey, value: outcome }]);
+  setStatus(outcome);
 
   if (failed.length) {
     throw ApplicationFailure.nonRetryable(
@@ -118,5 +171,49 @@ export async function syncLearnerWithHr(event: HrEvent, asOf: string): Promise<S
       'LmsSyncFailed',
     );
   }
-  return { employeeId, eventId: event.id, outcome, steps: results, unresolved: desired.unresolved };
+  return {
+    employeeId,
+    eventId: request.eventId,
+    outcome,
+    steps: results,
+    unresolved: desired.unresolved,
+    competencyGap: competencyGap(desired, actual),
+    contract: contractWatch(profile, organisation),
+  };
+}
+
+/** Steps that shape the account itself; they go first and one at a time. */
+const ACCOUNT_STEPS = new Set<PlanStep['action']>(['create_user', 'activate_user', 'update_user', 'set_branch']);
+
+async function applySteps(employeeId: string, steps: PlanStep[], results: StepResult[]): Promise<void> {
+  const apply = async (step: PlanStep): Promise<StepResult> => {
+    try {
+      const { outcome } = await applyPlanStep({ employeeId, step });
+      return { key: stepKey(step), action: step.action, outcome };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const cause = (err as { cause?: Error }).cause ?? (err as Error);
+      return { key: stepKey(step), action: step.action, outcome: 'failed', error: cause.message };
+    }
+  };
+  for (const step of steps.filter((s) => ACCOUNT_STEPS.has(s.action))) {
+    const result = await apply(step);
+    results.push(result);
+    if (result.outcome === 'failed') return;
+  }
+  await Promise.all(
+    steps
+      .filter((s) => !ACCOUNT_STEPS.has(s.action))
+      .map(async (step) => {
+        results.push(await apply(step));
+      }),
+  );
+}
+
+function stepAudit({ steps, base, key }: SyncContext, results: StepResult[]): AuditEntry[] {
+  const stepsByKey = new Map(steps.map((s) => [stepKey(s), s]));
+  const order = new Map(steps.map((s, i) => [stepKey(s), i]));
+  return [...results]
+    .sort((a, b) => order.get(a.key)! - order.get(b.key)!)
+    .map((r) => ({ ...base, kind: 'step' as const, action: r.action, step: stepsByKey.get(r.key), result: r.outcome, detail: r.error ? { error: r.error } : undefined, idempotencyKey: key(`step:${r.key}`) }));
 }
