@@ -15,6 +15,7 @@ import { connectSystems } from '../../stack/systems';
 import { startHrisSimulator } from '../../simulators/hris';
 import { startLmsSimulator, type LmsSimulatorOptions } from '../../simulators/lms';
 import { createHrsyncWorker } from '../../workers/worker';
+import { lifecycleQuery } from '../../workflows/definitions';
 
 export const organisation = loadOrganisation();
 
@@ -87,6 +88,19 @@ export async function startTestStack(options: StackOptions = {}) {
 
   const learnersFor = (employeeId: string) => lms.snapshot().users.filter((u) => u.external_id === employeeId);
 
+  /** Marks a course completed in the LMS, as a learner finishing it would. */
+  async function complete(employeeId: string, courseCode: string, completedAt?: string) {
+    const res = await fetch(`${lms.url}/sim/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ externalId: employeeId, courseCode, completedAt }) });
+    if (!res.ok) throw new Error(`completion of ${courseCode} for ${employeeId}: ${res.status}`);
+  }
+
+  async function courseStaff(employeeId: string, courseCode: string, role: 'instructor' | 'author') {
+    const res = await fetch(`${lms.url}/sim/course-staff`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ externalId: employeeId, courseCode, role }) });
+    if (!res.ok) throw new Error(`course staff ${courseCode} for ${employeeId}: ${res.status}`);
+  }
+
+  const lifecycle = (employeeId: string) => client.workflow.getHandle(`employee-${employeeId}`).query(lifecycleQuery);
+
   async function stop() {
     await bridge.close();
     if (worker) {
@@ -100,7 +114,18 @@ export async function startTestStack(options: StackOptions = {}) {
     await lms.close();
   }
 
-  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, stop };
+  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, complete, courseStaff, lifecycle, stop };
 }
 
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+
+/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
