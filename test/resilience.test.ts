@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { isoDateOf } from '../domain/dates';
 import { bambooRecord, hireEvent, sampleRoster } from '../simulators/roster';
-import { startTestStack, type TestStack } from './support/stack';
+import { killHard, spawnWorker, startTestStack, type TestStack } from './support/stack';
 
 describe('the LMS pushes back', () => {
   let stack: TestStack;
@@ -56,31 +55,11 @@ describe('the worker dies mid-onboarding', () => {
     stack = await startTestStack({ worker: false, lms: { latencyMs: 800 } });
   });
   afterAll(async () => {
-    worker?.kill('SIGKILL');
+    await killHard(worker);
     await stack?.stop();
   });
 
-  const startWorker = () => {
-    const { config } = stack;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: config.temporalAddress,
-        DATABASE_URL: config.databaseUrl,
-        HRSYNC_TASK_QUEUE: config.taskQueue,
-        HRSYNC_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-        HRIS_BASE_URL: config.hris.baseUrl,
-        HRIS_COMPANY: config.hris.company,
-        HRIS_API_KEY: config.hris.apiKey,
-        LMS_BASE_URL: config.lms.baseUrl,
-        LMS_CLIENT_ID: config.lms.clientId,
-        LMS_CLIENT_SECRET: config.lms.clientSecret,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    return child;
-  };
+  const startWorker = () => spawnWorker(stack);
 
   it('SIGKILL after the account exists but before all enrollments, then a restart: completes with no duplicate effects', async () => {
     const profile = sampleRoster(isoDateOf(new Date()), 'K')[1]!; // a process supervisor: 18 LMS changes
@@ -96,8 +75,7 @@ describe('the worker dies mid-onboarding', () => {
       if (Date.now() > deadline) throw new Error('the onboarding never got going');
       await new Promise((r) => setTimeout(r, 10));
     }
-    worker.kill('SIGKILL');
-    await new Promise((r) => worker!.once('exit', r));
+    await killHard(worker);
     expect(stack.learnersFor(profile.id)[0]!.enrollments.length).toBeLessThan(11);
 
     worker = startWorker();

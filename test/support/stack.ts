@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pino from 'pino';
@@ -21,13 +22,15 @@ export const organisation = loadOrganisation();
 
 export interface StackOptions {
   lms?: LmsSimulatorOptions;
+  /** A Temporal server of the test's own (one it restarts); default: the run's shared dev server. */
+  temporalAddress?: string;
   /** Run a worker in this process (default); false when a test runs its own worker process. */
   worker?: boolean;
 }
 
 /** Simulators, a worker on its own task queue, and the bridge, against the run's real Temporal and PostgreSQL. */
 export async function startTestStack(options: StackOptions = {}) {
-  const temporalAddress = inject('temporalAddress');
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const databaseUrl = inject('databaseUrl');
   const hris = await startHrisSimulator({ apiKey: randomBytes(8).toString('hex') });
   const lmsSecret = randomBytes(12).toString('hex');
@@ -128,4 +131,33 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A worker in its own process (so a test can SIGKILL it), configured like `hrsync worker`. */
+export function spawnWorker(stack: TestStack): ChildProcess {
+  const { config } = stack;
+  return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: config.temporalAddress,
+      DATABASE_URL: config.databaseUrl,
+      HRSYNC_TASK_QUEUE: config.taskQueue,
+      HRSYNC_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      HRIS_BASE_URL: config.hris.baseUrl,
+      HRIS_COMPANY: config.hris.company,
+      HRIS_API_KEY: config.hris.apiKey,
+      LMS_BASE_URL: config.lms.baseUrl,
+      LMS_CLIENT_ID: config.lms.clientId,
+      LMS_CLIENT_SECRET: config.lms.clientSecret,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+export async function killHard(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await gone;
 }
