@@ -17,11 +17,30 @@ export interface Notification {
 export interface AuditStore {
   record(entries: AuditEntry[]): Promise<number>;
   forEmployee(employeeId: string, limit?: number): Promise<AuditRecord[]>;
+  /** The most recent audit row of this kind and action for the person, if any. */
+  latest(employeeId: string, kind: string, action: string): Promise<AuditRecord | null>;
   archiveTrainingRecords(employeeId: string, separatedOn: string, workflowId: string, records: ArchivedRecord[]): Promise<number>;
   archiveOf(employeeId: string): Promise<(ArchivedRecord & { separatedOn: string })[]>;
   grantAccess(employeeId: string, group: string, eventId: string): Promise<void>;
   accessGroupsOf(employeeId: string): Promise<string[]>;
   queueNotification(notification: Notification): Promise<void>;
+}
+
+function auditRecord(r: Record<string, unknown>): AuditRecord {
+  return {
+    id: Number(r.id),
+    recordedAt: (r.recorded_at as Date).toISOString(),
+    employeeId: r.employee_id as string,
+    eventId: r.event_id as string | null,
+    workflowId: r.workflow_id as string | null,
+    runId: r.run_id as string | null,
+    kind: r.kind as AuditRecord['kind'],
+    action: r.action as string,
+    step: r.step ?? undefined,
+    result: r.result as string,
+    detail: r.detail ?? undefined,
+    idempotencyKey: r.idempotency_key as string | null,
+  };
 }
 
 export function postgresAuditStore(pool: pg.Pool): AuditStore {
@@ -57,20 +76,12 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
         `SELECT * FROM (SELECT * FROM audit_log WHERE employee_id = $1 ORDER BY id DESC LIMIT $2) latest ORDER BY id`,
         [employeeId, limit],
       );
-      return res.rows.map((r) => ({
-        id: Number(r.id),
-        recordedAt: (r.recorded_at as Date).toISOString(),
-        employeeId: r.employee_id,
-        eventId: r.event_id,
-        workflowId: r.workflow_id,
-        runId: r.run_id,
-        kind: r.kind,
-        action: r.action,
-        step: r.step ?? undefined,
-        result: r.result,
-        detail: r.detail ?? undefined,
-        idempotencyKey: r.idempotency_key,
-      }));
+      return res.rows.map(auditRecord);
+    },
+
+    async latest(employeeId, kind, action) {
+      const res = await pool.query(`SELECT * FROM audit_log WHERE employee_id = $1 AND kind = $2 AND action = $3 ORDER BY id DESC LIMIT 1`, [employeeId, kind, action]);
+      return res.rows[0] ? auditRecord(res.rows[0]) : null;
     },
 
     async archiveTrainingRecords(employeeId, separatedOn, workflowId, records) {

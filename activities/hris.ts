@@ -64,6 +64,11 @@ export function profileFromBambooHr(record: Record<string, unknown>): HrProfile 
     });
   }
   const contractEnd = value(record, 'customContractEnd');
+  const hireDate = required('hireDate');
+  let terminationDate = value(record, 'terminationDate');
+  // BambooHR keeps the last termination date on a rehired employee: with the person Active
+  // again and hired after it, it belongs to an earlier employment.
+  if (terminationDate && value(record, 'status') === 'Active' && terminationDate.slice(0, 10) < hireDate) terminationDate = null;
   return {
     id: String(record.id),
     firstName: required('firstName'),
@@ -75,12 +80,12 @@ export function profileFromBambooHr(record: Record<string, unknown>): HrProfile 
     site: required('location'),
     managerId: value(record, 'supervisorEId'),
     employmentType,
-    startDate: required('hireDate'),
-    terminationDate: value(record, 'terminationDate'),
+    startDate: hireDate,
+    terminationDate,
     contract: contractEnd
       ? {
           agency: value(record, 'customContractAgency') ?? 'unknown agency',
-          startDate: value(record, 'customContractStart') ?? required('hireDate'),
+          startDate: value(record, 'customContractStart') ?? hireDate,
           endDate: contractEnd,
           coveredTasks: (value(record, 'customCoveredTasks') ?? '').split(/[;,]/).map((t) => t.trim()).filter(Boolean),
           sponsorId: value(record, 'customSponsorEId') ?? undefined,

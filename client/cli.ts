@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, requireDatabaseUrl, type HrsyncConfig } from '../stack/config';
 import { createPool } from '../stack/database';
+import { instantOf } from '../domain/dates';
 import { employeePlan, employeeStatus } from './inspect';
 import { signEvent } from './signing';
 
@@ -112,46 +113,64 @@ program
     out(body);
   });
 
+/** A database pool for the read-only commands, closed when they finish. */
+async function withDatabase<T>(config: HrsyncConfig, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
 program
   .command('status')
   .argument('<employee>', 'employee id')
   .option('--json', 'one JSON document on stdout')
-  .description('HR profile, LMS account, groups and enrollments, workflows, pending approvals and the last audit entries')
+  .description('HR profile, LMS account, groups and enrollments, competency gap, timers, workflows, pending approvals and the last audit entries')
   .action(async (employeeId: string, opts: { json?: boolean }) => {
     const config = loadConfig();
-    const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
-    try {
-      const status = await withTemporal(config, (client) => employeeStatus(config, client, pool, employeeId));
-      if (opts.json) return out(JSON.stringify(status, null, 2));
-      const e = status.employee;
-      out(`Employee ${employeeId}`);
-      out(e ? `  HRIS: ${e.jobTitle} (${e.jobCode}), ${e.department}, site ${e.site}, ${e.employmentType}, starts ${e.startDate}${e.terminationDate ? `, leaves ${e.terminationDate}` : ''}` : '  HRIS: not found');
-      const l = status.lms;
-      out(l ? `  LMS:  user ${l.userId}, ${l.active ? 'active' : 'INACTIVE'}, branch ${l.branch ?? '-'}` : '  LMS:  no account');
-      if (l) {
-        out(`  groups: ${l.groups.join(', ') || '-'}`);
-        out('  enrollments:');
-        for (const en of l.enrollments) out(`    ${en.courseId.padEnd(10)} ${en.status.padEnd(12)} due ${en.dueDate ?? '-'}`);
-      }
-      out('  workflows:');
-      for (const w of status.workflows) out(`    ${w.type.padEnd(18)} ${w.status.padEnd(11)} ${w.workflowId}`);
-      out(`  pending approvals: ${status.pendingApprovals.length}`);
-      out('  last audit entries:');
-      for (const a of status.audit) out(`    ${a.at}  ${a.kind.padEnd(8)} ${a.action.padEnd(16)} ${a.result}`);
-    } finally {
-      await pool.end();
+    const status = await withDatabase(config, (pool) => withTemporal(config, (client) => employeeStatus(config, client, pool, employeeId)));
+    if (opts.json) return out(JSON.stringify(status, null, 2));
+    const e = status.employee;
+    out(`Employee ${employeeId}`);
+    out(e ? `  HRIS: ${e.jobTitle} (${e.jobCode}), ${e.department}, site ${e.site}, ${e.employmentType}, starts ${e.startDate}${e.terminationDate ? `, leaves ${e.terminationDate}` : ''}${e.contract ? `, contract ends ${e.contract.endDate}` : ''}` : '  HRIS: not found');
+    if (status.accessGroups.length) out(`  access groups: ${status.accessGroups.join(', ')}`);
+    const l = status.lms;
+    out(l ? `  LMS:  user ${l.userId}, ${l.active ? 'active' : 'INACTIVE'}, branch ${l.branch ?? '-'}` : '  LMS:  no account');
+    if (l) {
+      out(`  groups: ${l.groups.join(', ') || '-'}`);
+      out('  enrollments:');
+      for (const en of l.enrollments) out(`    ${en.courseId.padEnd(10)} ${en.status.padEnd(12)} due ${en.dueDate ?? '-'}`);
     }
+    if (status.competencyGap.length) out(`  competency gap of the last role change or transfer: ${status.competencyGap.map((g) => `${g.courseId} (now ${g.statusNow}, due ${g.dueDate})`).join(', ')}`);
+    const lc = status.lifecycle;
+    if (lc?.current) out(`  running now: ${lc.current.workflowId}`);
+    if (lc?.pending.length) out(`  waiting in line: ${lc.pending.map((p) => `${p.type} ${p.eventId}`).join(', ')}`);
+    if (lc?.contract) out(`  contract timers: sponsor reminder ${lc.contract.reminded ? 'sent' : `at ${lc.contract.remindAt}`}, account closes at ${lc.contract.endsAt}`);
+    if (status.archive.length) {
+      out('  archived training records:');
+      for (const a of status.archive) out(`    ${a.courseId.padEnd(10)} ${a.status.padEnd(12)} separated ${a.separatedOn}, kept until ${a.retentionUntil}`);
+    }
+    out('  workflows:');
+    for (const w of status.workflows) out(`    ${w.type.padEnd(18)} ${w.status.padEnd(11)} ${w.workflowId}`);
+    out(`  pending approvals: ${status.pendingApprovals.length}`);
+    out('  last audit entries:');
+    for (const a of status.audit) out(`    ${a.at}  ${a.kind.padEnd(12)} ${a.action.padEnd(26)} ${a.result}`);
   });
 
 program
   .command('plan')
   .argument('<employee>', 'employee id')
   .option('--json', 'one JSON document on stdout')
+  .option('--as-of <when>', 'plan for a later date or moment (YYYY-MM-DD or ISO date-time), e.g. a termination date')
   .description('desired vs actual LMS state and the plan that would close the gap (dry run; changes nothing)')
-  .action(async (employeeId: string, opts: { json?: boolean }) => {
-    const plan = await employeePlan(loadConfig(), employeeId);
+  .action(async (employeeId: string, opts: { json?: boolean; asOf?: string }) => {
+    if (opts.asOf && Number.isNaN(instantOf(opts.asOf))) throw new Error(`--as-of must be a date (YYYY-MM-DD) or an ISO date-time, got "${opts.asOf}"`);
+    const config = loadConfig();
+    const plan = await withDatabase(config, (pool) => employeePlan(config, pool, employeeId, opts.asOf));
     if (opts.json) return out(JSON.stringify(plan, null, 2));
-    out(`Plan for ${employeeId} (dry run):`);
+    out(`Plan for ${employeeId} as of ${plan.asOf} (dry run):`);
     out(`  desired: ${plan.desired.active ? 'active' : 'inactive'}, branch ${plan.desired.branch ?? '-'}, ${plan.desired.groups.length} groups, ${plan.desired.enrollments.length} enrollments`);
     out(plan.actual ? `  actual:  ${plan.actual.active ? 'active' : 'inactive'}, branch ${plan.actual.branch ?? '-'}, ${plan.actual.groups.length} groups, ${plan.actual.enrollments.length} enrollments` : '  actual:  no LMS account');
     for (const problem of plan.desired.unresolved) out(`  needs review: ${problem}`);

@@ -1,96 +1,155 @@
 import { randomBytes } from 'node:crypto';
-import { docebo } from '../activities/lms';
-import { bambooHr } from '../activities/hris';
-import { isoDateOf } from '../domain/dates';
-import { loadOrganisation } from '../domain/load-organisation';
-import { desiredLmsState, planChanges } from '../domain/plan';
+import { addDays, isoDateOf } from '../domain/dates';
+import type { EmployeeProfile, HrEvent } from '../domain/hr-event';
 import { stepKey } from '../domain/lms-state';
-import { bambooRecord, hireEvent, sampleRoster } from '../simulators/roster';
+import { bambooRecord, contractorProfile, hireEvent, lifecycleEvent, sampleRoster } from '../simulators/roster';
+import { createPool } from '../stack/database';
 import { startLocalStack } from '../stack/local';
+import type { SyncResult } from '../workflows/learner-sync';
+import { employeePlan } from './inspect';
 import { resultWhenStarted } from './results';
 import { signEvent } from './signing';
 
-// `hrsync demo`: hires the sample roster across every site through the real path (signed HTTP →
-// bridge → Temporal → HRIS/LMS simulators → audit), then checks every LMS account against the
-// desired state. Exit 0 only when all of them match.
+// `hrsync demo`: the lifecycle of a small workforce through the real path (signed HTTP → bridge →
+// Temporal → HRIS/LMS simulators → audit): hires at every site, a promotion, a transfer, an access
+// grant, a termination, and contractors whose contracts end or are extended while the demo runs.
+// Then every LMS account is checked against its desired state; exit 0 only when all match.
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
+const CONTRACT_SECONDS = 15;
 
 export async function runDemo(): Promise<boolean> {
   const started = Date.now();
   const sharedServices = !!(process.env.TEMPORAL_ADDRESS || process.env.DATABASE_URL);
   const stack = await startLocalStack({ ephemeral: true, progress: (line) => write(`  ${line}`) });
+  const pool = createPool(stack.config.databaseUrl!, { embedded: stack.config.embeddedDatabase });
   try {
-    if (!stack.hrisSimulator || !stack.lmsSimulator) {
+    const hris = stack.hrisSimulator;
+    if (!hris || !stack.lmsSimulator) {
       throw new Error('the demo hires made-up people, so it runs against the simulators: unset HRIS_BASE_URL and LMS_BASE_URL');
     }
     // Against a shared Temporal or database, give this run's people ids nobody else has.
     const prefix = sharedServices ? `D${randomBytes(3).toString('hex')}-` : 'E';
     const runTag = randomBytes(4).toString('hex');
-    const roster = sampleRoster(isoDateOf(new Date()), prefix);
-    for (const person of roster) stack.hrisSimulator.upsertEmployee(bambooRecord(person));
-    write(`\nHiring ${roster.length} people across ${new Set(roster.map((p) => p.site)).size} sites (start date ${roster[0]!.startDate}):`);
+    const today = isoDateOf(new Date());
+    const roster = sampleRoster(today, prefix);
+    for (const person of roster) hris.upsertEmployee(bambooRecord(person));
 
-    const post = async (body: string) => {
+    const post = async (event: HrEvent) => {
+      const body = JSON.stringify({ ...event, id: `${event.id}-${runTag}` });
       const res = await fetch(`${stack.config.bridgeUrl}/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...signEvent(stack.config.webhookSecret!, body) },
         body,
       });
-      return { status: res.status, body: (await res.json()) as { eventWorkflowId?: string; error?: string } };
+      return { status: res.status, body: (await res.json()) as { eventWorkflowId?: string | null; error?: string } };
     };
+    /** Submits an event and waits for the workflow that handles it. */
+    const submit = async (event: HrEvent): Promise<{ result: SyncResult | null; ms: number }> => {
+      const t0 = Date.now();
+      const res = await post(event);
+      if (res.status !== 202) throw new Error(`the bridge answered ${res.status} for ${event.type} of ${event.employee.id}: ${JSON.stringify(res.body)}`);
+      const result = res.body.eventWorkflowId ? await resultWhenStarted<SyncResult>(stack.temporal, res.body.eventWorkflowId) : null;
+      return { result, ms: Date.now() - t0 };
+    };
+    const changes = (r: SyncResult | null) => `${r?.steps.length ?? 0} LMS changes`;
 
+    write(`\n1. Hiring ${roster.length} people across ${new Set(roster.map((p) => p.site)).size} sites (start date ${roster[0]!.startDate}):`);
     const width = String(roster.length).length;
-    const events = roster.map((person) => hireEvent(person, `evt-hire-${person.id}-${runTag}`));
     const timings: number[] = [];
     let done = 0;
     await Promise.all(
-      events.map(async (event) => {
-        const t0 = Date.now();
-        const res = await post(JSON.stringify(event));
-        if (res.status !== 202 || !res.body.eventWorkflowId) throw new Error(`the bridge answered ${res.status} for ${event.employee.id}: ${JSON.stringify(res.body)}`);
-        const result = await resultWhenStarted<{ steps: unknown[] }>(stack.temporal, res.body.eventWorkflowId);
-        const ms = Date.now() - t0;
+      roster.map(async (person) => {
+        const { result, ms } = await submit(hireEvent(person));
         timings.push(ms);
-        const p = event.employee;
-        write(`  [${String(++done).padStart(width)}/${roster.length}] ${p.id.padEnd(10)} ${p.jobTitle.padEnd(30)} ${p.site.padEnd(4)} → ${result.steps.length} LMS changes in ${ms} ms`);
+        write(`  [${String(++done).padStart(width)}/${roster.length}] ${person.id.padEnd(10)} ${person.jobTitle.padEnd(30)} ${person.site.padEnd(4)} → ${changes(result)} in ${ms} ms`);
       }),
     );
+    const again = await post(hireEvent(roster[0]!));
+    write(`  redelivery of ${roster[0]!.id}'s hire → HTTP ${again.status} (${again.status === 200 ? 'recognised, nothing started' : 'UNEXPECTED'})`);
 
-    const again = await post(JSON.stringify(events[0]));
-    write(`  redelivery of ${events[0]!.id} → HTTP ${again.status} (${again.status === 200 ? 'recognised, nothing started' : 'UNEXPECTED'})`);
+    write('\n2. Changes in the workforce:');
+    const change = async (label: string, before: EmployeeProfile, after: EmployeeProfile, event: HrEvent, terminationDate?: string) => {
+      hris.upsertEmployee(bambooRecord(after, terminationDate));
+      const { result } = await submit(event);
+      const gap = result?.competencyGap.length ? `; competency gap ${result.competencyGap.map((g) => g.courseId).join(', ')}` : '';
+      write(`  ${label.padEnd(13)} ${before.id.padEnd(10)} ${describe(before, after, event)} → ${changes(result)}${gap}`);
+    };
+    const effective = addDays(today, 7);
+    const [operator, , , technician, forklift, , , , , , analyst] = roster;
+    const promoted = { ...operator!, jobCode: 'PRC-SUP', jobTitle: 'Process Supervisor' };
+    await change('promotion', operator!, promoted, lifecycleEvent('role_change', promoted, { id: `evt-promo-${operator!.id}`, effectiveDate: effective }));
+    const moved = { ...forklift!, site: 'BAY', managerId: roster[1]!.id };
+    await change('transfer', forklift!, moved, lifecycleEvent('transfer', moved, { id: `evt-move-${forklift!.id}` }));
+    await change('access grant', technician!, technician!, lifecycleEvent('access_grant', technician!, { id: `evt-grant-${technician!.id}`, access: { group: 'DCS Engineering Workstation' } }));
+    await change('termination', analyst!, analyst!, lifecycleEvent('termination', analyst!, { id: `evt-term-${analyst!.id}`, termination: { date: today, reasonCode: 'RESIGNATION' } }), today);
 
-    const org = loadOrganisation();
-    const hris = bambooHr(stack.config.hris);
-    const lms = docebo(stack.config.lms);
-    const today = isoDateOf(new Date());
+    write(`\n3. Contractors (contracts ending ${CONTRACT_SECONDS} s from now):`);
+    const endsAt = new Date(Date.now() + CONTRACT_SECONDS * 1000).toISOString();
+    const leaving = contractorProfile(`${prefix}9001`, 'BAY', 'CTR-MNT', today, endsAt);
+    const staying = contractorProfile(`${prefix}9002`, 'DAY', 'CTR-PIPE', today, endsAt);
+    for (const c of [leaving, staying]) {
+      hris.upsertEmployee(bambooRecord(c));
+      const { result } = await submit(lifecycleEvent('contractor_start', c, { id: `evt-start-${c.id}` }));
+      write(`  start        ${c.id.padEnd(10)} ${c.jobTitle} at ${c.site}, contract ends ${endsAt} → ${changes(result)}`);
+    }
+    const extended = { ...staying, contract: { ...staying.contract!, endDate: addDays(today, 90) } };
+    hris.upsertEmployee(bambooRecord(extended));
+    await submit(lifecycleEvent('contract_extension', extended, { id: `evt-extend-${staying.id}` }));
+    write(`  extension    ${staying.id.padEnd(10)} contract now ends ${extended.contract.endDate} (the timer moves)`);
+    write(`  waiting for ${leaving.id}'s contract to end…`);
+    const lms = stack.lmsSimulator;
+    const deadline = Date.parse(endsAt) + 60_000;
+    while (lms.snapshot().users.find((u) => u.external_id === leaving.id)?.status !== '0') {
+      if (Date.now() > deadline) throw new Error(`${leaving.id}'s account was still open a minute after the contract end`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    write(`  contract end ${leaving.id.padEnd(10)} account closed ${((Date.now() - Date.parse(endsAt)) / 1000).toFixed(1)} s after the end; ${staying.id} still ${lms.snapshot().users.find((u) => u.external_id === staying.id)?.status === '1' ? 'active' : 'CLOSED'}`);
+
+    const everyone = [...roster, leaving, staying];
     const rows: string[][] = [];
     let mismatches = 0;
-    for (const person of roster) {
-      const [profile, actual] = await Promise.all([hris.getProfile(person.id), lms.findLearner(person.id)]);
-      const desired = desiredLmsState(profile!, org, today);
-      const gap = planChanges(desired, actual);
-      if (gap.length) mismatches++;
+    for (const person of everyone) {
+      const { actual, steps } = await employeePlan(stack.config, pool, person.id);
+      if (steps.length) mismatches++;
       const firstDue = actual?.enrollments.map((e) => e.dueDate).filter(Boolean).sort()[0] ?? '-';
       rows.push([
         person.id,
-        person.jobCode,
-        person.site,
+        (hris.employees().find((e) => e.id === person.id)?.customJobCode ?? person.jobCode),
+        hris.employees().find((e) => e.id === person.id)?.location ?? person.site,
         actual?.branch ?? '-',
-        actual?.active ? 'active' : 'missing',
+        actual ? (actual.active ? 'active' : 'inactive') : 'none',
         String(actual?.groups.length ?? 0),
         String(actual?.enrollments.length ?? 0),
         firstDue,
-        gap.length ? `NO: ${gap.map(stepKey).join(', ')}` : 'yes',
+        steps.length ? `NO: ${steps.map(stepKey).join(', ')}` : 'yes',
       ]);
     }
     write('');
     printTable(['employee', 'job code', 'site', 'branch', 'account', 'groups', 'enrollments', 'first due', 'matches desired'], rows);
     const sorted = [...timings].sort((a, b) => a - b);
-    write(`\n${roster.length - mismatches}/${roster.length} LMS accounts match their desired state; hire → LMS median ${sorted[Math.floor(sorted.length / 2)]} ms; demo took ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    write(
+      `\n${everyone.length - mismatches}/${everyone.length} LMS accounts match their desired state; hire → LMS median ${sorted[Math.floor(sorted.length / 2)]} ms; demo took ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
     return mismatches === 0 && again.status === 200;
   } finally {
+    await pool.end();
     await stack.stop();
+  }
+}
+
+function describe(before: EmployeeProfile, after: EmployeeProfile, event: HrEvent): string {
+  switch (event.type) {
+    case 'role_change':
+      return `${before.jobCode} → ${after.jobCode}, effective ${event.effectiveDate}`;
+    case 'transfer':
+      return `${before.site} → ${after.site}`;
+    case 'access_grant':
+      return `joins "${event.access!.group}"`;
+    case 'termination':
+      return `leaves ${event.termination!.date} (${event.termination!.reasonCode})`;
+    default:
+      return event.type;
   }
 }
 

@@ -1,18 +1,18 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { postgresAuditStore } from '../activities/audit';
 import { bambooHr } from '../activities/hris';
 import { docebo } from '../activities/lms';
-import { isoDateOf } from '../domain/dates';
+import type { ArchivedRecord, GapItem } from '../domain/lifecycle';
 import type { HrProfile } from '../domain/hr-event';
 import { loadOrganisation } from '../domain/load-organisation';
 import type { ActualLmsState, DesiredLmsState, PlanStep } from '../domain/lms-state';
 import { desiredLmsState, planChanges } from '../domain/plan';
 import type { HrsyncConfig } from '../stack/config';
-import { EmployeeIdKey } from '../workflows/definitions';
+import { EmployeeIdKey, entityWorkflowId, lifecycleQuery, type LifecycleView } from '../workflows/definitions';
 
 // What `hrsync status` and `hrsync plan` show: read-only views over the HRIS, the LMS, Temporal
-// and the audit trail, through the same adapters and planning functions the workflows use.
+// and PostgreSQL, through the same adapters and planning functions the workflows use.
 
 export interface EmployeeStatus {
   employee: HrProfile | null;
@@ -20,18 +20,38 @@ export interface EmployeeStatus {
   workflows: { workflowId: string; type: string; status: string; startTime: string }[];
   pendingApprovals: unknown[];
   audit: { at: string; kind: string; action: string; result: string; eventId: string | null; workflowId: string | null }[];
+  /**
+   * The gap the last role change or transfer opened (new requirements not met by a completed
+   * course), each with where the person stands on it now.
+   */
+  competencyGap: (GapItem & { statusNow: string })[];
+  /** The employee workflow now: what runs, what waits in line, the contract timers. */
+  lifecycle: Omit<LifecycleView, 'employeeId' | 'recent'> | null;
+  accessGroups: string[];
+  /** Training records archived at a separation, with their retention dates. */
+  archive: (ArchivedRecord & { separatedOn: string })[];
 }
 
-async function withSystem<T>(system: string, url: string, fn: () => Promise<T>): Promise<T> {
+async function withSystem<T>(system: string, where: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw new Error(`${system} at ${url}: ${(err as Error).message}`);
+    throw new Error(`${system} at ${where}: ${(err as Error).message}`);
+  }
+}
+
+async function lifecycleOf(temporal: Client, employeeId: string): Promise<LifecycleView | null> {
+  try {
+    return await temporal.workflow.getHandle(entityWorkflowId(employeeId)).query(lifecycleQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
   }
 }
 
 export async function employeeStatus(config: HrsyncConfig, temporal: Client, pool: pg.Pool, employeeId: string): Promise<EmployeeStatus> {
-  const [employee, learner, workflows, audit] = await Promise.all([
+  const store = postgresAuditStore(pool);
+  const [employee, learner, workflows, lifecycle, [audit, accessGroups, archive, gapReport]] = await Promise.all([
     withSystem('HRIS', config.hris.baseUrl, () => bambooHr(config.hris).getProfile(employeeId)),
     withSystem('LMS', config.lms.baseUrl, () => docebo(config.lms).findLearner(employeeId)),
     withSystem('Temporal', config.temporalAddress, async () => {
@@ -43,8 +63,13 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
       }
       return found.sort((a, b) => a.startTime.localeCompare(b.startTime));
     }),
-    withSystem('PostgreSQL', 'DATABASE_URL', () => postgresAuditStore(pool).forEmployee(employeeId, 20)),
+    withSystem('Temporal', config.temporalAddress, () => lifecycleOf(temporal, employeeId)),
+    withSystem('PostgreSQL', 'DATABASE_URL', () =>
+      Promise.all([store.forEmployee(employeeId, 20), store.accessGroupsOf(employeeId), store.archiveOf(employeeId), store.latest(employeeId, 'report', 'competency-gap')]),
+    ),
   ]);
+  const now = new Map((learner?.enrollments ?? []).map((e) => [e.courseId, e.status]));
+  const gap = ((gapReport?.detail as { gap?: GapItem[] } | undefined)?.gap ?? []).map((g) => ({ ...g, statusNow: now.get(g.courseId) ?? 'not-enrolled' }));
   return {
     employee,
     lms: learner && {
@@ -57,22 +82,28 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
     workflows,
     pendingApprovals: [],
     audit: audit.map((a) => ({ at: a.recordedAt, kind: a.kind, action: a.action, result: a.result, eventId: a.eventId ?? null, workflowId: a.workflowId ?? null })),
+    competencyGap: gap,
+    lifecycle: lifecycle && { current: lifecycle.current, pending: lifecycle.pending, contract: lifecycle.contract },
+    accessGroups,
+    archive,
   };
 }
 
 export interface EmployeePlan {
+  asOf: string;
   desired: DesiredLmsState;
   actual: ActualLmsState | null;
   steps: PlanStep[];
 }
 
-/** The dry run: what the LMS should hold today and the steps that would get it there. */
-export async function employeePlan(config: HrsyncConfig, employeeId: string, asOf = isoDateOf(new Date())): Promise<EmployeePlan> {
-  const [profile, actual] = await Promise.all([
+/** The dry run: what the LMS should hold at `asOf` (default now) and the steps that would get it there. */
+export async function employeePlan(config: HrsyncConfig, pool: pg.Pool, employeeId: string, asOf = new Date().toISOString()): Promise<EmployeePlan> {
+  const [profile, actual, accessGroups] = await Promise.all([
     withSystem('HRIS', config.hris.baseUrl, () => bambooHr(config.hris).getProfile(employeeId)),
     withSystem('LMS', config.lms.baseUrl, () => docebo(config.lms).findLearner(employeeId)),
+    withSystem('PostgreSQL', 'DATABASE_URL', () => postgresAuditStore(pool).accessGroupsOf(employeeId)),
   ]);
   if (!profile) throw new Error(`employee ${employeeId} is not in the HRIS (${config.hris.baseUrl})`);
-  const desired = desiredLmsState(profile, loadOrganisation(), asOf);
-  return { desired, actual, steps: planChanges(desired, actual) };
+  const desired = desiredLmsState({ ...profile, accessGroups }, loadOrganisation(), asOf);
+  return { asOf, desired, actual, steps: planChanges(desired, actual) };
 }

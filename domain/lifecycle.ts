@@ -15,12 +15,21 @@ export interface GapItem {
   status: EnrollmentStatus | 'not-enrolled';
 }
 
-/** Requirements of the person's (new) role and site not met by a completed course. */
-export function competencyGap(desired: DesiredLmsState, actual: ActualLmsState | null): GapItem[] {
+/** Every requirement of the person's role and site that has no completed record. */
+export function outstandingTraining(desired: DesiredLmsState, actual: ActualLmsState | null): GapItem[] {
   const have = new Map((actual?.enrollments ?? []).map((e) => [e.courseId, e.status]));
   return desired.enrollments
     .filter((e) => have.get(e.courseId) !== 'completed')
     .map((e) => ({ courseId: e.courseId, dueDate: e.dueDate, requiredBy: e.requiredBy, status: have.get(e.courseId) ?? 'not-enrolled' }));
+}
+
+/**
+ * The competency gap a change opens: requirements of the new role or site that the person was
+ * not already assigned and has not completed (or whose certificate lapsed). Training already
+ * under way for the old role is not part of it.
+ */
+export function competencyGap(desired: DesiredLmsState, actual: ActualLmsState | null): GapItem[] {
+  return outstandingTraining(desired, actual).filter((g) => g.status === 'not-enrolled' || g.status === 'expired');
 }
 
 export interface ContractWatch {
@@ -63,7 +72,7 @@ export function closeOut(profile: HrProfile, org: Organisation, actual: ActualLm
   const retentionYears = (courseId: string) => org.courses.find((c) => c.code === courseId)?.retentionYears ?? org.defaultRetentionYears;
   return {
     separatedOn,
-    incompleteMandatory: competencyGap(whileEmployed, actual),
+    incompleteMandatory: outstandingTraining(whileEmployed, actual),
     archive: (actual?.enrollments ?? []).map((e) => ({
       courseId: e.courseId,
       status: e.status,

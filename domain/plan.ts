@@ -99,10 +99,10 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
 
 /**
  * When this employment ends: the termination, or a contractor's contract end, whichever comes
- * first. A termination dated before the latest start belongs to an earlier employment (a rehire).
+ * first. (A termination may come before the start date: an offer withdrawn before day one.)
  */
 export function separationOf(profile: HrProfile): string | undefined {
-  const termination = profile.terminationDate && profile.terminationDate.slice(0, 10) >= profile.startDate ? profile.terminationDate : undefined;
+  const termination = profile.terminationDate ?? undefined;
   const contractEnd = profile.employmentType === 'contractor' ? profile.contract?.endDate : undefined;
   return [termination, contractEnd].filter((d): d is string => !!d).sort((a, b) => instantOf(a) - instantOf(b))[0];
 }

@@ -1,5 +1,5 @@
 import type { EmployeeProfile, HrEvent } from '../domain/hr-event';
-import { addDays, isoDateOf } from '../domain/dates';
+import { addDays, instantOf, isoDateOf } from '../domain/dates';
 import type { BambooEmployee } from './hris';
 
 // A sample roster for the demo and the tests: made-up people at every site of the sample
@@ -33,7 +33,10 @@ export function employeeProfile(index: number, hire: Hire, startDate: string, id
   };
 }
 
-/** The same person as a BambooHR record, for seeding the HRIS simulator. */
+/**
+ * The same person as a BambooHR record, for seeding the HRIS simulator. Like BambooHR, the
+ * status turns Inactive once a termination date has come.
+ */
 export function bambooRecord(profile: EmployeeProfile, terminationDate?: string): BambooEmployee {
   const status: Record<EmployeeProfile['employmentType'], string> = { employee: 'Full-Time', contractor: 'Contractor', temporary: 'Temporary' };
   return {
@@ -49,6 +52,7 @@ export function bambooRecord(profile: EmployeeProfile, terminationDate?: string)
     employmentHistoryStatus: status[profile.employmentType],
     hireDate: profile.startDate,
     terminationDate: terminationDate ?? null,
+    status: terminationDate && instantOf(terminationDate) <= Date.now() ? 'Inactive' : 'Active',
     customJobCode: profile.jobCode,
     customContractAgency: profile.contract?.agency ?? null,
     customContractStart: profile.contract?.startDate ?? null,

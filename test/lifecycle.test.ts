@@ -137,8 +137,9 @@ describe('termination', () => {
     const [knowledge] = await auditOf(nurse.id, 'report', 'knowledge-retention');
     expect(knowledge!.detail).toEqual({ coursesLed: [{ courseId: 'BBP-201', title: 'Bloodborne pathogens', role: 'instructor' }] });
 
+    // HR rehires her: Active again, a new hire date, the old termination date still on file.
     const rehired = { ...nurse, startDate: addDays(today(), 14) };
-    stack.hris.upsertEmployee(bambooRecord(rehired, today()));
+    stack.hris.upsertEmployee({ ...bambooRecord(rehired, today()), status: 'Active' });
     const rehire = hireEvent(rehired, `evt-rehire-${nurse.id}`);
     expect((await stack.postEvent(rehire)).status).toBe(202);
     await stack.resultOf(`onboarding-${nurse.id}-${rehire.id}`);
