@@ -52,7 +52,10 @@ export async function runDemo(): Promise<boolean> {
       const result = res.body.eventWorkflowId ? await resultWhenStarted<SyncResult>(stack.temporal, res.body.eventWorkflowId) : null;
       return { result, ms: Date.now() - t0 };
     };
-    const changes = (r: SyncResult | null) => `${r?.steps.length ?? 0} LMS changes`;
+    const changes = (r: SyncResult | null) => {
+      const n = r?.steps.length ?? 0;
+      return `${n} LMS change${n === 1 ? '' : 's'}`;
+    };
 
     write(`\n1. Hiring ${roster.length} people across ${new Set(roster.map((p) => p.site)).size} sites (start date ${roster[0]!.startDate}):`);
     const width = String(roster.length).length;

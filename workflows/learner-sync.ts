@@ -135,7 +135,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     ...base,
     kind: 'plan',
     action: 'planned',
-    result: steps.length ? `${steps.length} steps` : 'in-sync',
+    result: steps.length ? `${steps.length} step${steps.length === 1 ? '' : 's'}` : 'in-sync',
     detail: { asOf: options.asOf, hadAccount: actual !== null, steps: steps.map(stepKey), desired: { active: desired.active, branch: desired.branch, groups: desired.groups, enrollments: desired.enrollments } },
     idempotencyKey: key('plan'),
   });
