@@ -16,8 +16,8 @@ export const Course = z.object({
   category: z.enum(['safety', 'compliance', 'role', 'leadership', 'welcome']),
   /** Recertification interval; absent means once. */
   recertifyMonths: z.number().int().positive().optional(),
-  /** How long the training record is kept after separation. */
-  retentionYears: z.number().int().positive().default(5),
+  /** How long the training record is kept after separation; absent: the organisation's default. */
+  retentionYears: z.number().int().positive().optional(),
   citation: Citation.optional(),
 });
 export type Course = z.infer<typeof Course>;
@@ -110,7 +110,7 @@ export const Organisation = z
     requirements: z.array(RequirementRule).min(1),
     accessGroups: z.array(AccessGroup).default([]),
     contractors: z.object({ reminderDaysBeforeEnd: z.number().int().min(0).default(14) }).default({ reminderDaysBeforeEnd: 14 }),
-    /** Retention of training records for courses the catalog does not describe. */
+    /** Retention of training records for courses that do not set their own. */
     defaultRetentionYears: z.number().int().positive().default(5),
   })
   .superRefine((org, ctx) => {

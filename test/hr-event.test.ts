@@ -195,3 +195,62 @@ describe('HrEvent: each missing or malformed field is named', () => {
     expect(described.message).toBe(`${described.issues[0]!.field} ${described.issues[0]!.message}`);
   });
 });
+
+describe('HrEvent: separations as a date or a moment within a day', () => {
+  const DATE_OR_DATE_TIME = /^must be a date \(YYYY-MM-DD\) or an ISO 8601 date-time$/;
+
+  it.each<[HrEventType, string, string]>([
+    ['termination', 'termination.date', '2026-12-31'],
+    ['termination', 'termination.date', '2026-12-31T14:00:00Z'],
+    ['termination', 'termination.date', '2026-12-31T14:00:00-05:00'],
+    ['termination', 'termination.date', '2026-12-31T14:00:00.250+05:30'],
+    ['contractor_start', 'employee.contract.endDate', '2027-05-31'],
+    ['contractor_start', 'employee.contract.endDate', '2027-05-31T17:00:00Z'],
+    ['contractor_start', 'employee.contract.endDate', '2027-05-31T17:00:00+02:00'],
+    ['contract_extension', 'employee.contract.endDate', '2027-08-31T23:59:59-07:00'],
+  ])('a %s with %s = %s is accepted and kept as given', (type, field, value) => {
+    const parsed = HrEvent.safeParse(withField(validEvent(type), field, value));
+    expect(parsed.error?.issues).toBeUndefined();
+    const kept = field === 'termination.date' ? parsed.data!.termination?.date : parsed.data!.employee.contract?.endDate;
+    expect(kept).toBe(value);
+  });
+
+  it.each<[HrEventType, string, unknown]>([
+    ['termination', 'termination.date', 'tomorrow'],
+    ['termination', 'termination.date', ''],
+    ['termination', 'termination.date', '2026-12-31T14:00:00'], // no zone
+    ['termination', 'termination.date', '2026-12-31 14:00:00Z'],
+    ['termination', 'termination.date', '31/12/2026'],
+    ['termination', 'termination.date', '2026-02-30'],
+    ['termination', 'termination.date', '2026-12-31T25:00:00Z'],
+    ['termination', 'termination.date', 20261231],
+    ['contractor_start', 'employee.contract.endDate', 'end of May'],
+    ['contractor_start', 'employee.contract.endDate', '2027-05-31T17:00:00'], // no zone
+    ['contractor_start', 'employee.contract.endDate', '2027/05/31'],
+    ['contract_extension', 'employee.contract.endDate', '2027-05'],
+  ])('a %s with %s = %j is rejected, naming the field', (type, field, value) => {
+    const described = fieldOf(withField(validEvent(type), field, value));
+    expect(described.field).toBe(field);
+    expect(described.message.startsWith(`${field} `)).toBe(true);
+    expect(described.message.slice(field.length + 1)).toMatch(DATE_OR_DATE_TIME);
+  });
+
+  it.each([
+    ['late on the day before (UTC)', '2026-11-22T23:59:59Z'],
+    ['the day before, with an offset', '2026-11-22T18:00:00-05:00'],
+    ['a year before', '2025-11-23T09:00:00Z'],
+  ])('a contract whose endDate date-time is on a day before the startDate (%s) is rejected', (_name, endDate) => {
+    const described = fieldOf(withField(validEvent('contractor_start'), 'employee.contract.endDate', endDate));
+    expect(described.field).toBe('employee.contract.endDate');
+    expect(described.message).toMatch(/before the contract start date/);
+    expect(described.issues).toHaveLength(1);
+  });
+
+  it.each([
+    ['at midnight UTC on the start day', '2026-11-23T00:00:00Z'],
+    ['later on the start day', '2026-11-23T17:00:00Z'],
+    ['on the start day, with an offset', '2026-11-23T08:00:00-05:00'],
+  ])('a contract whose endDate date-time is on the startDate (%s) is accepted', (_name, endDate) => {
+    expect(HrEvent.safeParse(withField(validEvent('contractor_start'), 'employee.contract.endDate', endDate)).success).toBe(true);
+  });
+});

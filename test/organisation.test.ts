@@ -309,3 +309,130 @@ describe('an organisation file that names something unknown, or schedules safety
     expect(error.message).toMatch(/ENOENT/);
   });
 });
+
+describe('access groups and lifecycle settings in the organisation file', () => {
+  it.each<[string, (raw: Raw) => string, RegExp]>([
+    [
+      'a requirement naming an unknown access group',
+      (raw) => {
+        const i = indexOf(raw.requirements, 'id', 'dcs-access');
+        raw.requirements[i].when.accessGroups = ['DCS Engineering Workstation', 'Okta Superusers'];
+        return `requirements.${i}.when.accessGroups.1`;
+      },
+      /unknown access group "Okta Superusers"/,
+    ],
+    [
+      'a requirement naming an LMS group where an access group belongs',
+      (raw) => {
+        const i = indexOf(raw.requirements, 'id', 'ehr-access');
+        raw.requirements[i].when.accessGroups = ['idp-ehr-clinical'];
+        return `requirements.${i}.when.accessGroups.0`;
+      },
+      /unknown access group "idp-ehr-clinical"/,
+    ],
+    [
+      'an access group naming an unknown LMS group',
+      (raw) => {
+        const i = indexOf(raw.accessGroups, 'name', 'Privileged IT Administrators');
+        raw.accessGroups[i].group = 'idp-domain-admins';
+        return `accessGroups.${i}.group`;
+      },
+      /unknown group "idp-domain-admins"/,
+    ],
+    [
+      'a requirement naming an access group the file no longer lists',
+      (raw) => {
+        raw.accessGroups = raw.accessGroups.filter((a: Raw) => a.name !== 'EHR Clinical Access');
+        return `requirements.${indexOf(raw.requirements, 'id', 'ehr-access')}.when.accessGroups.0`;
+      },
+      /unknown access group "EHR Clinical Access"/,
+    ],
+  ])('rejects %s, naming the path', (_name, mutate, detail) => {
+    const raw = sampleRaw();
+    const path = mutate(raw);
+    const file = writeConfig(stringifyYaml(raw));
+    const error = loadError(file);
+    expect(error.path).toBe(file);
+    expect(error.message).toContain(`organisation config ${file}: ${path} `);
+    expect(error.message.slice(error.message.indexOf(`${path} `) + path.length + 1)).toMatch(detail);
+  });
+
+  it('accepts an access group without an LMS group to mirror', () => {
+    const raw = sampleRaw();
+    delete raw.accessGroups[indexOf(raw.accessGroups, 'name', 'EHR Clinical Access')].group;
+    const loaded = loadOrganisation(writeConfig(stringifyYaml(raw)));
+    expect(loaded.accessGroups.find((a) => a.name === 'EHR Clinical Access')?.group).toBeUndefined();
+  });
+
+  it('the sample sets a 14-day contractor reminder and relies on the 5-year default retention', () => {
+    expect(org.contractors.reminderDaysBeforeEnd).toBe(14);
+    expect(org.defaultRetentionYears).toBe(5);
+    expect(sampleRaw().defaultRetentionYears).toBeUndefined();
+  });
+
+  it.each<[string, (raw: Raw) => void, number, number]>([
+    // case, change, reminderDaysBeforeEnd, defaultRetentionYears
+    [
+      'both absent: 14 days and 5 years',
+      (raw) => {
+        delete raw.contractors;
+        delete raw.defaultRetentionYears;
+      },
+      14,
+      5,
+    ],
+    [
+      'contractors present but empty: 14 days',
+      (raw) => {
+        raw.contractors = {};
+      },
+      14,
+      5,
+    ],
+    [
+      'both given: kept',
+      (raw) => {
+        raw.contractors = { reminderDaysBeforeEnd: 30 };
+        raw.defaultRetentionYears = 7;
+      },
+      30,
+      7,
+    ],
+    [
+      'a reminder on the end day itself (0): kept',
+      (raw) => {
+        raw.contractors = { reminderDaysBeforeEnd: 0 };
+      },
+      0,
+      5,
+    ],
+  ])('defaults: %s', (_name, change, reminderDaysBeforeEnd, defaultRetentionYears) => {
+    const raw = sampleRaw();
+    change(raw);
+    const loaded = loadOrganisation(writeConfig(stringifyYaml(raw)));
+    expect(loaded.contractors.reminderDaysBeforeEnd).toBe(reminderDaysBeforeEnd);
+    expect(loaded.defaultRetentionYears).toBe(defaultRetentionYears);
+  });
+
+  it.each<[string, (raw: Raw) => string]>([
+    [
+      'a negative reminder',
+      (raw) => {
+        raw.contractors = { reminderDaysBeforeEnd: -1 };
+        return 'contractors.reminderDaysBeforeEnd';
+      },
+    ],
+    [
+      'a zero retention',
+      (raw) => {
+        raw.defaultRetentionYears = 0;
+        return 'defaultRetentionYears';
+      },
+    ],
+  ])('rejects %s, naming the path', (_name, mutate) => {
+    const raw = sampleRaw();
+    const path = mutate(raw);
+    const file = writeConfig(stringifyYaml(raw));
+    expect(loadError(file).message).toContain(`organisation config ${file}: ${path} `);
+  });
+});

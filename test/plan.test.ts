@@ -6,32 +6,13 @@ import type { ActualEnrollment, ActualLmsState, DesiredLmsState, EnrollmentStatu
 import { Organisation } from '../domain/organisation';
 import { desiredLmsState, planChanges } from '../domain/plan';
 import { sampleRoster } from '../simulators/roster';
+import { profile, START, TODAY } from './support/profiles';
 
 // Table-driven unit tests of the two pure functions at the heart of hrsync (SPEC §1.2, §2).
 // Everything here is in-memory: no Temporal, no database, no clock.
 
 const org = loadOrganisation(SAMPLE_ORGANISATION_PATH);
 
-const TODAY = '2026-11-22';
-const START = '2026-12-01';
-
-function profile(overrides: Partial<HrProfile> = {}): HrProfile {
-  return {
-    id: 'E1001',
-    firstName: 'Ana',
-    lastName: 'Reyes',
-    email: 'ana.reyes@example.com',
-    jobCode: 'CHM-OP1',
-    jobTitle: 'Chemical Process Operator I',
-    department: 'OPS',
-    site: 'BAY',
-    managerId: null,
-    employmentType: 'employee',
-    startDate: START,
-    terminationDate: null,
-    ...overrides,
-  };
-}
 
 /** What the LMS holds when it already matches `desired`: every required course enrolled, nothing else. */
 function matchingActual(desired: DesiredLmsState, overrides: Partial<ActualLmsState> = {}): ActualLmsState {
