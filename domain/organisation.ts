@@ -77,6 +77,8 @@ export const RequirementRule = z.object({
       psmSite: z.boolean().optional(),
       /** Identity-provider groups (any of them); see `accessGroups`. */
       accessGroups: z.array(z.string()).optional(),
+      /** A contractor's covered tasks (any of them, case-insensitive), e.g. DOT OQ task ids. */
+      coveredTasks: z.array(z.string()).optional(),
     })
     .default({}),
   curricula: z.array(code).min(1),

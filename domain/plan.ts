@@ -20,6 +20,10 @@ function ruleApplies(rule: RequirementRule, profile: HrProfile, site: Site | und
   if (when.employmentTypes && !when.employmentTypes.includes(profile.employmentType)) return false;
   if (when.psmSite !== undefined && (site?.psmCovered ?? false) !== when.psmSite) return false;
   if (when.accessGroups && !when.accessGroups.some((g) => profile.accessGroups?.includes(g))) return false;
+  if (when.coveredTasks) {
+    const tasks = (profile.contract?.coveredTasks ?? []).map((t) => t.trim().toLowerCase());
+    if (!when.coveredTasks.some((t) => tasks.includes(t.trim().toLowerCase()))) return false;
+  }
   return true;
 }
 

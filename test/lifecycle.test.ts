@@ -179,7 +179,7 @@ describe('contractors', () => {
     const learner = await started(contractor);
     expect(learner.status).toBe('1');
     expect(learner.groups).toContain('contractors');
-    expect(Object.keys(enrolled(contractor.id)).sort()).toEqual(['CON-100', 'CSE-201', 'EAP-101', 'HAZ-101', 'HAZ-BAY', 'HOT-201', 'IND-BAY', 'LOTO-201', 'PSM-201']);
+    expect(Object.keys(enrolled(contractor.id)).sort()).toEqual(['CON-100', 'CSE-201', 'EAP-101', 'HAZ-101', 'HAZ-BAY', 'HOT-201', 'IND-BAY', 'LOTO-201', 'PSM-201', 'PSM-CTR']);
     const timers = await eventually(async () => (await stack.lifecycle(contractor.id)).contract, 'the contract timers');
     expect(timers).toMatchObject({ endsAt, sponsorId: 'E1002' });
     // The end is within the 14-day reminder lead, so the sponsor is told at once.
@@ -200,6 +200,8 @@ describe('contractors', () => {
     const oldEnd = inSeconds(8);
     const contractor = contractorProfile('C2002', 'DAY', 'CTR-PIPE', today(), oldEnd);
     await started(contractor);
+    // Qualified for the DOT covered task the contract names, and for pipeline work in general.
+    expect(enrolled(contractor.id)).toMatchObject({ 'OQ-0401': { status: 'subscribed' }, 'OQ-192': { status: 'subscribed' } });
     const newEnd = addDays(today(), 30);
     const extended = { ...contractor, contract: { ...contractor.contract!, endDate: newEnd } };
     stack.hris.upsertEmployee(bambooRecord(extended));

@@ -327,9 +327,23 @@ describe('desiredLmsState', () => {
     const p = profile({ jobCode: 'CTR-MNT', employmentType: 'contractor', contract: { agency: 'Acme', startDate: START, endDate: '2027-06-30', coveredTasks: [] } });
     const desired = desiredLmsState(p, org, TODAY);
     const ids = desired.enrollments.map((e) => e.courseId);
-    expect([...ids].sort()).toEqual(['CON-100', 'CSE-201', 'EAP-101', 'HAZ-101', 'HAZ-BAY', 'HOT-201', 'IND-BAY', 'LOTO-201', 'PSM-201']);
+    expect([...ids].sort()).toEqual(['CON-100', 'CSE-201', 'EAP-101', 'HAZ-101', 'HAZ-BAY', 'HOT-201', 'IND-BAY', 'LOTO-201', 'PSM-201', 'PSM-CTR']);
     expect(desired.groups).toEqual(['cohort-2026-12', 'contractors', 'dept-operations', 'loto-authorized', 'psm-covered-staff', 'site-baytown']);
     expect(desired.account.role).toBe('contractor');
+  });
+
+  it.each<[string, string[], string[]]>([
+    ['no covered tasks', [], []],
+    ['covered task 0401 as the HRIS writes it', ['OQ 0401 valve maintenance'], ['OQ-0401']],
+    ['covered task 0601, in other case and spacing', ['  oq 0601 '], ['OQ-0601']],
+    ['both tasks', ['OQ 0401', 'OQ 0601 cathodic protection'], ['OQ-0401', 'OQ-0601']],
+    ['a task the organisation does not qualify for', ['OQ 9999 welding'], []],
+  ])('a pipeline contractor at Dayton with %s gets the task qualifications', (_name, coveredTasks, expected) => {
+    const p = profile({ jobCode: 'CTR-PIPE', site: 'DAY', employmentType: 'contractor', contract: { agency: 'Acme', startDate: START, endDate: '2027-06-30', coveredTasks } });
+    const ids = desiredLmsState(p, org, TODAY).enrollments.map((e) => e.courseId);
+    expect(ids.filter((c) => c.startsWith('OQ-0'))).toEqual(expected);
+    expect(ids).toContain('OQ-192');
+    expect(ids).not.toContain('PSM-CTR'); // Dayton is not PSM-covered
   });
 });
 
