@@ -1,4 +1,5 @@
 import type { Organisation } from '../domain/organisation';
+import { aiActivities, type AiMapper } from './ai';
 import { auditActivities, type AuditStore } from './audit';
 import { hrisActivities, type Hris } from './hris';
 import { lmsActivities, type Lms } from './lms';
@@ -8,6 +9,7 @@ export interface Systems {
   hris: Hris;
   lms: Lms;
   audit: AuditStore;
+  ai: AiMapper;
   organisation: () => Organisation;
 }
 
@@ -17,6 +19,7 @@ export function createActivities(systems: Systems) {
     ...lmsActivities(systems.lms),
     ...auditActivities(systems.audit),
     ...organisationActivities(systems.organisation),
+    ...aiActivities(systems.ai, systems.organisation),
   };
 }
 

@@ -3,8 +3,12 @@ import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, requireDatabaseUrl, type HrsyncConfig } from '../stack/config';
-import { createPool } from '../stack/database';
+import { createPool, migrate } from '../stack/database';
+import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
+import { MappingInput } from '../domain/ai';
 import { instantOf } from '../domain/dates';
+import { describeInvalid } from '../domain/hr-event';
+import { loadOrganisation } from '../domain/load-organisation';
 import { employeePlan, employeeStatus } from './inspect';
 import { signEvent } from './signing';
 
@@ -115,7 +119,9 @@ program
 
 /** A database pool for the read-only commands, closed when they finish. */
 async function withDatabase<T>(config: HrsyncConfig, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const pool = createPool(requireDatabaseUrl(config), { embedded: config.embeddedDatabase });
+  const url = requireDatabaseUrl(config);
+  await migrate(url);
+  const pool = createPool(url, { embedded: config.embeddedDatabase });
   try {
     return await fn(pool);
   } finally {
@@ -157,6 +163,33 @@ program
     out(`  pending approvals: ${status.pendingApprovals.length}`);
     out('  last audit entries:');
     for (const a of status.audit) out(`    ${a.at}  ${a.kind.padEnd(12)} ${a.action.padEnd(26)} ${a.result}`);
+  });
+
+program
+  .command('map')
+  .requiredOption('--title <title>', 'the job title as the HRIS has it')
+  .option('--job-code <code>', 'the HRIS job code')
+  .option('--department <department>', 'department code or name')
+  .option('--site <site>', 'site code or name')
+  .option('--employment-type <type>', 'employee, contractor or temporary')
+  .option('--json', 'one JSON document on stdout')
+  .description('what the AI mapper (or its deterministic fallback) decides for a job, with confidence and rationale; the decision is recorded')
+  .action(async (opts: { title: string; jobCode?: string; department?: string; site?: string; employmentType?: string; json?: boolean }) => {
+    const parsed = MappingInput.safeParse({ jobTitle: opts.title, jobCode: opts.jobCode, department: opts.department, site: opts.site, employmentType: opts.employmentType });
+    if (!parsed.success) throw new Error(describeInvalid(parsed.error).message);
+    const config = loadConfig();
+    const decision = await withDatabase(config, (pool) =>
+      aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }).mapJob(parsed.data, loadOrganisation()),
+    );
+    const { jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval } = decision;
+    if (opts.json) return out(JSON.stringify({ jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval }, null, 2));
+    out(`${opts.title} → ${jobCode ?? 'no catalog job'} (role ${role}), confidence ${confidence.toFixed(2)}, by the ${mapper} mapper${decision.cached ? ' (cached answer)' : ''}`);
+    out(`  groups: ${groups.join(', ') || '-'}`);
+    out(`  curricula: ${curricula.join(', ') || '-'}`);
+    out(`  rationale: ${rationale}`);
+    if (decision.fallbackReason) out(`  why not the LLM: ${decision.fallbackReason}`);
+    out(needsApproval ? `  needs approval: ${decision.approvalReasons.join('; ')}` : '  would be applied without approval');
+    out(`  recorded as decision ${decision.decisionId}`);
   });
 
 program

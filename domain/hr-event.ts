@@ -97,5 +97,10 @@ export const HrProfile = EmployeeProfile.extend({
   terminationDate: IsoDateOrDateTime.nullish(),
   /** Identity-provider groups the person has joined (access grants), which can carry training. */
   accessGroups: z.array(z.string()).optional(),
+  /**
+   * For a job code the organisation does not know: the role, groups and curricula the AI mapper
+   * (or a person) decided on.
+   */
+  jobMapping: z.object({ role: z.string(), groups: z.array(z.string()), curricula: z.array(z.string()) }).optional(),
 });
 export type HrProfile = z.infer<typeof HrProfile>;

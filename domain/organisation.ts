@@ -35,10 +35,12 @@ export const Curriculum = z.object({
 });
 export type Curriculum = z.infer<typeof Curriculum>;
 
+export const SiteKind = z.enum(['chemical', 'manufacturing', 'healthcare', 'office', 'warehouse']);
+
 export const Site = z.object({
   code,
   name: z.string().min(1),
-  kind: z.enum(['chemical', 'manufacturing', 'healthcare', 'office', 'warehouse']),
+  kind: SiteKind,
   /** Covered by OSHA Process Safety Management (29 CFR 1910.119). */
   psmCovered: z.boolean().default(false),
   /** Hazardous chemicals present, for Hazard Communication (1910.1200). */
@@ -61,6 +63,10 @@ export const JobCode = z.object({
   title: z.string().min(1),
   role: code,
   groups: z.array(code).default([]),
+  /** Other codes and titles the HRIS uses for this job (legacy codes, common spellings). */
+  aliases: z.array(z.string()).default([]),
+  /** Where the job is usually found, so the mapper can tell look-alike titles apart. */
+  hints: z.object({ departments: z.array(code).default([]), siteKinds: z.array(SiteKind).default([]) }).default({ departments: [], siteKinds: [] }),
 });
 export type JobCode = z.infer<typeof JobCode>;
 
@@ -92,6 +98,16 @@ export const AccessGroup = z.object({
   description: z.string().optional(),
 });
 
+/** A skill in the organisation's taxonomy; free-form labels normalise onto its id. */
+export const Skill = z.object({
+  id: code,
+  label: z.string().min(1),
+  aliases: z.array(z.string()).default([]),
+  /** Completing these courses shows the skill. */
+  courses: z.array(code).default([]),
+});
+export type Skill = z.infer<typeof Skill>;
+
 export const Branch = z.object({ code, name: z.string().min(1) });
 export const Group = z.object({ code, name: z.string().min(1) });
 
@@ -112,6 +128,15 @@ export const Organisation = z
     requirements: z.array(RequirementRule).min(1),
     accessGroups: z.array(AccessGroup).default([]),
     contractors: z.object({ reminderDaysBeforeEnd: z.number().int().min(0).default(14) }).default({ reminderDaysBeforeEnd: 14 }),
+    ai: z
+      .object({
+        /** Below this an AI mapping waits for a person. */
+        confidenceThreshold: z.number().min(0).max(1).default(0.75),
+        /** Propose and audit AI mappings, apply them only after approval. */
+        shadowMode: z.boolean().default(false),
+      })
+      .default({ confidenceThreshold: 0.75, shadowMode: false }),
+    skills: z.array(Skill).default([]),
     /** Retention of training records for courses that do not set their own. */
     defaultRetentionYears: z.number().int().positive().default(5),
   })
@@ -146,6 +171,13 @@ export const Organisation = z
     unique('jobCodes', org.jobCodes);
     unique('departments', org.departments);
     unique('requirements', org.requirements);
+    unique('skills', org.skills);
+    org.skills.forEach((skill, i) =>
+      skill.courses.forEach((c, j) => check(courses.has(c), ['skills', i, 'courses', j], `names unknown course "${c}"`)),
+    );
+    org.jobCodes.forEach((job, i) =>
+      job.hints.departments.forEach((d, j) => check(departments.has(d), ['jobCodes', i, 'hints', 'departments', j], `names unknown department "${d}"`)),
+    );
     const accessGroupNames = new Set(org.accessGroups.map((a) => a.name));
     org.accessGroups.forEach((a, i) => {
       if (a.group) check(groups.has(a.group), ['accessGroups', i, 'group'], `names unknown group "${a.group}"`);

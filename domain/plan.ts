@@ -39,14 +39,15 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
   const site = findSite(org, profile.site);
   if (!site) unresolved.push(`site "${profile.site}" is not in the organisation`);
   const job = org.jobCodes.find((j) => j.code === profile.jobCode);
-  if (!job) unresolved.push(`job code "${profile.jobCode}" is not in the organisation`);
+  const mapped = job ? undefined : profile.jobMapping;
+  if (!job && !mapped) unresolved.push(`job code "${profile.jobCode}" is not in the organisation`);
   const department = org.departments.find((d) => sameText(d.code, profile.department) || sameText(d.name, profile.department));
   if (!department) unresolved.push(`department "${profile.department}" is not in the organisation`);
 
   const separatedAt = separationOf(profile);
   const active = !separatedAt || isBefore(asOf, separatedAt);
 
-  const groups = new Set<string>([...(site?.groups ?? []), ...(job?.groups ?? [])]);
+  const groups = new Set<string>([...(site?.groups ?? []), ...(job?.groups ?? mapped?.groups ?? [])]);
   if (department) groups.add(department.group);
   const typeGroup = org.employmentTypeGroups[profile.employmentType];
   if (typeGroup) groups.add(typeGroup);
@@ -58,19 +59,17 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
 
   const anchor = laterOf(profile.startDate, asOf.slice(0, 10));
   const byCourse = new Map<string, DesiredEnrollment>();
-  for (const rule of org.requirements) {
-    if (!ruleApplies(rule, profile, site, department?.code)) continue;
-    for (const curriculumId of rule.curricula) {
-      const curriculum = org.curricula.find((c) => c.id === curriculumId);
-      for (const item of curriculum?.items ?? []) {
-        const dueDate = addDays(anchor, item.dueOffsetDays);
-        const seen = byCourse.get(item.course);
-        if (!seen) {
-          byCourse.set(item.course, { courseId: item.course, dueDate, requiredBy: [curriculumId] });
-        } else {
-          if (dueDate < seen.dueDate) seen.dueDate = dueDate;
-          if (!seen.requiredBy.includes(curriculumId)) seen.requiredBy.push(curriculumId);
-        }
+  const curriculaWanted = org.requirements.filter((rule) => ruleApplies(rule, profile, site, department?.code)).flatMap((rule) => rule.curricula);
+  for (const curriculumId of [...new Set([...curriculaWanted, ...(mapped?.curricula ?? [])])]) {
+    const curriculum = org.curricula.find((c) => c.id === curriculumId);
+    for (const item of curriculum?.items ?? []) {
+      const dueDate = addDays(anchor, item.dueOffsetDays);
+      const seen = byCourse.get(item.course);
+      if (!seen) {
+        byCourse.set(item.course, { courseId: item.course, dueDate, requiredBy: [curriculumId] });
+      } else {
+        if (dueDate < seen.dueDate) seen.dueDate = dueDate;
+        if (!seen.requiredBy.includes(curriculumId)) seen.requiredBy.push(curriculumId);
       }
     }
   }
@@ -81,7 +80,7 @@ export function desiredLmsState(profile: HrProfile, org: Organisation, asOf: str
     firstName: profile.firstName,
     lastName: profile.lastName,
     email: profile.email,
-    role: job?.role ?? null,
+    role: job?.role ?? mapped?.role ?? null,
     managerId: profile.managerId ?? null,
   };
 

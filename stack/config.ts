@@ -45,15 +45,17 @@ export interface HrsyncConfig {
   bridgePort: number;
   webhookSecret: string | undefined;
   hris: { baseUrl: string; company: string; apiKey: string };
+  ai: { apiKey?: string; baseUrl?: string; model: string; timeoutMs: number };
   lms: { baseUrl: string; clientId: string; clientSecret: string };
 }
 
-const port = (value: string | undefined, fallback: number, name: string) => {
+const integer = (value: string | undefined, fallback: number, name: string, max: number, what: string) => {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be ${what}, got "${value}"`);
   return n;
 };
+const port = (value: string | undefined, fallback: number, name: string) => integer(value, fallback, name, 65535, 'a port number');
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: RuntimeFile = readRuntimeFile()): HrsyncConfig {
   const bridgePort = port(env.HRSYNC_PORT, DEFAULT_PORTS.bridge, 'HRSYNC_PORT');
@@ -70,6 +72,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
       baseUrl: env.HRIS_BASE_URL || runtime.hris?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.hris}`,
       company: env.HRIS_COMPANY || runtime.hris?.company || 'gulfcoast',
       apiKey: env.HRIS_API_KEY || runtime.hris?.apiKey || '',
+    },
+    ai: {
+      apiKey: env.OPENAI_API_KEY || undefined,
+      baseUrl: env.OPENAI_BASE_URL || undefined,
+      model: env.OPENAI_MODEL || 'gpt-4o-mini',
+      timeoutMs: integer(env.HRSYNC_AI_TIMEOUT_MS, 20_000, 'HRSYNC_AI_TIMEOUT_MS', 600_000, 'milliseconds (at most 600000)'),
     },
     lms: {
       baseUrl: env.LMS_BASE_URL || runtime.lms?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.lms}`,
@@ -103,5 +111,9 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   LMS_BASE_URL: 'Docebo-style API base URL; unset under `hrsync start`: the LMS simulator',
   LMS_CLIENT_ID: 'LMS OAuth2 client id',
   LMS_CLIENT_SECRET: 'LMS OAuth2 client secret',
+  OPENAI_API_KEY: 'key of an OpenAI-compatible endpoint for the AI mapper; unset: the deterministic mapper',
+  OPENAI_BASE_URL: 'base URL of an OpenAI-compatible endpoint (default https://api.openai.com/v1)',
+  OPENAI_MODEL: 'model for the AI mapper (default gpt-4o-mini)',
+  HRSYNC_AI_TIMEOUT_MS: 'how long the AI mapper waits for the model before the deterministic mapper answers (default 20000)',
   LOG_LEVEL: 'pino log level (default info)',
 };

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Systems } from '../activities';
+import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
 import { postgresAuditStore } from '../activities/audit';
 import { bambooHr } from '../activities/hris';
 import { docebo } from '../activities/lms';
@@ -12,6 +13,7 @@ export function connectSystems(config: HrsyncConfig, pool: pg.Pool): Systems {
     hris: bambooHr(config.hris),
     lms: docebo(config.lms),
     audit: postgresAuditStore(pool),
+    ai: aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }),
     organisation: () => loadOrganisation(),
   };
 }

@@ -8,6 +8,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { MappingDecision } from '../domain/ai';
 import type { AuditEntry } from '../domain/audit';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
 import { competencyGap, contractWatch, type ContractWatch, type GapItem } from '../domain/lifecycle';
@@ -22,7 +23,7 @@ import { SyncStatusKey } from './definitions';
 // off to at most 10 s so a short outage costs seconds, not minutes, of HR-to-LMS delay.
 const retry: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' };
 export const activities = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
-const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit } = activities;
+const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit, mapJobToCatalog } = activities;
 
 export interface StepResult {
   key: string;
@@ -31,10 +32,20 @@ export interface StepResult {
   error?: string;
 }
 
+/** Steps held back until a person approves the AI mapping they come from. */
+export interface HeldChanges {
+  decisionId: number;
+  reasons: string[];
+  steps: PlanStep[];
+}
+
 export interface SyncResult {
   employeeId: string;
   eventId: string | null;
-  outcome: 'in-sync' | 'applied' | 'failed';
+  outcome: 'in-sync' | 'applied' | 'held' | 'failed';
+  /** The AI mapper's decision, when the job code was not in the organisation's table. */
+  mapping: Pick<MappingDecision, 'decisionId' | 'mapper' | 'jobCode' | 'role' | 'confidence' | 'needsApproval'> | null;
+  held: HeldChanges | null;
   steps: StepResult[];
   unresolved: string[];
   competencyGap: GapItem[];
@@ -125,7 +136,41 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   let profile: HrProfile = { ...(hrProfile ?? request.fallbackProfile!), accessGroups };
   if (options.adjustProfile) profile = options.adjustProfile(profile);
 
-  const desired = desiredLmsState(profile, organisation, options.asOf);
+  // A job code the organisation's table does not know goes to the AI mapper. Its answer is
+  // applied at once only when it is confident and not a leadership path; otherwise what it
+  // would add waits for a person, and the rest (site, organisation-wide training) goes ahead.
+  let mapping: MappingDecision | null = null;
+  let mappedProfile = profile;
+  if (!organisation.jobCodes.some((j) => j.code === profile.jobCode)) {
+    mapping = await mapJobToCatalog({
+      mapping: { jobTitle: profile.jobTitle, jobCode: profile.jobCode, department: profile.department, site: profile.site, employmentType: profile.employmentType },
+      person: { firstName: profile.firstName, lastName: profile.lastName, email: profile.email, id: profile.id },
+      employeeId,
+      workflowId: base.workflowId!,
+    });
+    mappedProfile = mapping.jobCode ? { ...profile, jobCode: mapping.jobCode } : { ...profile, jobMapping: { role: mapping.role, groups: mapping.groups, curricula: mapping.curricula } };
+    audit.push({
+      ...base,
+      kind: 'decision',
+      action: 'job-mapping',
+      result: mapping.needsApproval ? 'held-for-approval' : 'applied',
+      detail: {
+        decisionId: mapping.decisionId,
+        mapper: mapping.mapper,
+        jobCode: mapping.jobCode,
+        role: mapping.role,
+        confidence: mapping.confidence,
+        rationale: mapping.rationale,
+        fallbackReason: mapping.fallbackReason,
+        cached: mapping.cached,
+        approvalReasons: mapping.approvalReasons,
+      },
+      idempotencyKey: key('decision:job-mapping'),
+    });
+  }
+  const holding = !!mapping?.needsApproval;
+
+  const desired = desiredLmsState(holding ? profile : mappedProfile, organisation, options.asOf);
   desired.unresolved.forEach((problem, i) =>
     audit.push({ ...base, kind: 'review', action: 'unresolved', result: 'needs-review', detail: { problem }, idempotencyKey: key(`review:${i}`) }),
   );
@@ -158,12 +203,22 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     throw err;
   }
 
+  // What the held mapping would add, planned against the LMS as it is now.
+  let held: HeldChanges | null = null;
+  if (holding && mapping && !results.some((r) => r.outcome === 'failed')) {
+    const heldSteps = planChanges(desiredLmsState(mappedProfile, organisation, options.asOf), await readLearner(employeeId));
+    held = { decisionId: mapping.decisionId, reasons: mapping.approvalReasons, steps: heldSteps };
+    for (const step of heldSteps) {
+      audit.push({ ...base, kind: 'step', action: step.action, step, result: 'held-for-approval', detail: { decisionId: mapping.decisionId, reasons: mapping.approvalReasons }, idempotencyKey: key(`held:${stepKey(step)}`) });
+    }
+  }
+
   const failed = results.filter((r) => r.outcome === 'failed');
-  const outcome: SyncResult['outcome'] = failed.length ? 'failed' : steps.length ? 'applied' : 'in-sync';
+  const outcome: SyncResult['outcome'] = failed.length ? 'failed' : held?.steps.length ? 'held' : steps.length ? 'applied' : 'in-sync';
   audit.push(...stepAudit(context, results));
   audit.push({ ...base, kind: 'outcome', action: request.action, result: outcome, detail: { applied: results.length - failed.length, failed: failed.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') });
   await recordAudit(audit);
-  setStatus(outcome);
+  setStatus(outcome === 'held' ? 'held-for-approval' : outcome);
 
   if (failed.length) {
     throw ApplicationFailure.nonRetryable(
@@ -179,6 +234,8 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     unresolved: desired.unresolved,
     competencyGap: competencyGap(desired, actual),
     contract: contractWatch(profile, organisation),
+    mapping: mapping && { decisionId: mapping.decisionId, mapper: mapping.mapper, jobCode: mapping.jobCode, role: mapping.role, confidence: mapping.confidence, needsApproval: mapping.needsApproval },
+    held,
   };
 }
 

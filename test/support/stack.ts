@@ -24,6 +24,8 @@ export interface StackOptions {
   lms?: LmsSimulatorOptions;
   /** A Temporal server of the test's own (one it restarts); default: the run's shared dev server. */
   temporalAddress?: string;
+  /** The AI mapper's endpoint (an LLM simulator); default: none, so the deterministic mapper answers. */
+  ai?: HrsyncConfig['ai'];
   /** Run a worker in this process (default); false when a test runs its own worker process. */
   worker?: boolean;
 }
@@ -48,6 +50,7 @@ export async function startTestStack(options: StackOptions = {}) {
     webhookSecret,
     hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
     lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
+    ai: options.ai ?? { model: 'none', timeoutMs: 2000 },
   };
   const pool = createPool(databaseUrl);
   const connection = await Connection.connect({ address: temporalAddress });
@@ -149,6 +152,9 @@ export function spawnWorker(stack: TestStack): ChildProcess {
       LMS_BASE_URL: config.lms.baseUrl,
       LMS_CLIENT_ID: config.lms.clientId,
       LMS_CLIENT_SECRET: config.lms.clientSecret,
+      OPENAI_API_KEY: config.ai.apiKey ?? '',
+      OPENAI_BASE_URL: config.ai.baseUrl ?? '',
+      OPENAI_MODEL: config.ai.model,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
