@@ -20,6 +20,11 @@ const program = new Command('hrsync')
   .showHelpAfterError();
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+// `hrsync status E1 | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const quietSdk = () => Runtime.install({ logger: new DefaultLogger('WARN') });
 
 async function withTemporal<T>(config: HrsyncConfig, fn: (client: Client) => Promise<T>): Promise<T> {
@@ -206,6 +211,10 @@ program
     out(`Plan for ${employeeId} as of ${plan.asOf} (dry run):`);
     out(`  desired: ${plan.desired.active ? 'active' : 'inactive'}, branch ${plan.desired.branch ?? '-'}, ${plan.desired.groups.length} groups, ${plan.desired.enrollments.length} enrollments`);
     out(plan.actual ? `  actual:  ${plan.actual.active ? 'active' : 'inactive'}, branch ${plan.actual.branch ?? '-'}, ${plan.actual.groups.length} groups, ${plan.actual.enrollments.length} enrollments` : '  actual:  no LMS account');
+    if (plan.mapping) {
+      const m = plan.mapping;
+      out(`  job code not in the organisation: the ${m.mapper} mapper says ${m.jobCode ?? 'no catalog job'} (role ${m.role}, confidence ${m.confidence.toFixed(2)})${m.needsApproval ? `, held for approval: ${m.approvalReasons.join('; ')}` : ''}`);
+    }
     for (const problem of plan.desired.unresolved) out(`  needs review: ${problem}`);
     if (!plan.steps.length) return out('  the LMS already matches: nothing to do');
     out(`  ${plan.steps.length} steps:`);

@@ -85,6 +85,13 @@ export async function runDemo(): Promise<boolean> {
     const moved = { ...forklift!, site: 'BAY', managerId: roster[1]!.id };
     await change('transfer', forklift!, moved, lifecycleEvent('transfer', moved, { id: `evt-move-${forklift!.id}` }));
     await change('access grant', technician!, technician!, lifecycleEvent('access_grant', technician!, { id: `evt-grant-${technician!.id}`, access: { group: 'DCS Engineering Workstation' } }));
+    // A hire whose HRIS job code the organisation's table does not know: the AI mapper decides.
+    const legacy: EmployeeProfile = { ...roster[2]!, id: `${prefix}1013`, firstName: 'Noor', lastName: 'Haddad', email: `noor.haddad.${prefix}1013@example.com`.toLowerCase(), jobCode: 'MT-03', jobTitle: 'Sr. Instrument Tech' };
+    hris.upsertEmployee(bambooRecord(legacy));
+    const mapped = (await submit(hireEvent(legacy))).result;
+    const m = mapped?.mapping;
+    write(`  AI mapping    ${legacy.id.padEnd(10)} "${legacy.jobTitle}" (HRIS code ${legacy.jobCode}) → ${m?.jobCode ?? 'no catalog job'} by the ${m?.mapper} mapper, confidence ${m?.confidence.toFixed(2)}${m?.needsApproval ? ', held for approval' : ''} → ${changes(mapped ?? null)}`);
+    roster.push(legacy);
     await change('termination', analyst!, analyst!, lifecycleEvent('termination', analyst!, { id: `evt-term-${analyst!.id}`, termination: { date: today, reasonCode: 'RESIGNATION' } }), today);
 
     write(`\n3. Contractors (contracts ending ${CONTRACT_SECONDS} s from now):`);

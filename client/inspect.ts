@@ -1,6 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
+import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
 import { postgresAuditStore } from '../activities/audit';
+import { withJobMapping, type JobMapping } from '../domain/ai';
 import { bambooHr } from '../activities/hris';
 import { docebo } from '../activities/lms';
 import type { ArchivedRecord, GapItem } from '../domain/lifecycle';
@@ -94,6 +96,8 @@ export interface EmployeePlan {
   desired: DesiredLmsState;
   actual: ActualLmsState | null;
   steps: PlanStep[];
+  /** For a job code the organisation does not know: the mapper's answer, applied unless it needs approval. */
+  mapping: (JobMapping & { approvalReasons: string[] }) | null;
 }
 
 /** The dry run: what the LMS should hold at `asOf` (default now) and the steps that would get it there. */
@@ -104,6 +108,20 @@ export async function employeePlan(config: HrsyncConfig, pool: pg.Pool, employee
     withSystem('PostgreSQL', 'DATABASE_URL', () => postgresAuditStore(pool).accessGroupsOf(employeeId)),
   ]);
   if (!profile) throw new Error(`employee ${employeeId} is not in the HRIS (${config.hris.baseUrl})`);
-  const desired = desiredLmsState({ ...profile, accessGroups }, loadOrganisation(), asOf);
-  return { asOf, desired, actual, steps: planChanges(desired, actual) };
+  const org = loadOrganisation();
+  let planned: HrProfile = { ...profile, accessGroups };
+  let mapping: EmployeePlan['mapping'] = null;
+  if (!org.jobCodes.some((j) => j.code === profile.jobCode)) {
+    // The same decision the workflows take (an LLM answer comes from the cache when asked before).
+    const decision = await aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }).mapJob(
+      { jobTitle: profile.jobTitle, jobCode: profile.jobCode, department: profile.department, site: profile.site, employmentType: profile.employmentType },
+      org,
+      { person: profile, employeeId },
+    );
+    const { jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval, approvalReasons } = decision;
+    mapping = { jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval, approvalReasons };
+    if (!needsApproval) planned = withJobMapping(planned, decision);
+  }
+  const desired = desiredLmsState(planned, org, asOf);
+  return { asOf, desired, actual, steps: planChanges(desired, actual), mapping };
 }

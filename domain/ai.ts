@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EmploymentType } from './hr-event';
+import type { HrProfile } from './hr-event';
 import type { Organisation } from './organisation';
 
 // The AI mapper's contract: what may be asked (only job attributes, never a person), the shape
@@ -135,4 +136,9 @@ export function jobMappingMessages(redacted: MappingInput, org: Organisation) {
     { role: 'system' as const, content: JOB_MAPPING_INSTRUCTIONS },
     { role: 'user' as const, content: JSON.stringify({ task: 'map-job', input: redacted, catalog: mappingCatalog(org) }) },
   ];
+}
+
+/** The profile as planning sees it once a mapping is accepted: the job code, or the explicit role, groups and curricula. */
+export function withJobMapping(profile: HrProfile, mapping: Pick<JobMappingAnswer, 'jobCode' | 'role' | 'groups' | 'curricula'>): HrProfile {
+  return mapping.jobCode ? { ...profile, jobCode: mapping.jobCode } : { ...profile, jobMapping: { role: mapping.role, groups: mapping.groups, curricula: mapping.curricula } };
 }

@@ -8,7 +8,8 @@ import { sameWord, tokens, weightedOverlap } from './text-similarity';
 // titles and aliases, with the department, site and employment type to tell look-alikes apart.
 // It answers when no LLM is configured and whenever the LLM fails, and says how sure it is.
 
-const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+/** A job code compared the way an HRIS sends it: any case, any punctuation or spacing. */
+export const normaliseCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
 
 /** Below this a title resembles nothing in the catalog well enough to name a job. */
 const NO_MATCH_BELOW = 0.3;
@@ -46,14 +47,21 @@ function wordWeights(org: Organisation): (word: string) => number {
 }
 
 function scoreJob(org: Organisation, job: JobCode, input: MappingInput, weight: (w: string) => number): Scored {
-  const title = tokens(input.jobTitle);
+  // For a contractor the employment type says "contract", not the title: compare without it.
+  const contractor = input.employmentType === 'contractor';
+  const words = (text: string) => (contractor ? tokens(text).filter((w) => w !== 'contract') : tokens(text));
+  const title = words(input.jobTitle);
+  const levelled = title.some((w) => w.startsWith('level'));
   const why: string[] = [];
   let best = 0;
   let bestText = job.title;
+  // An alias without a level is at the job's level: "Chemical Operator" for the level I job.
+  const jobLevels = tokens(job.title).filter((w) => w.startsWith('level'));
   for (const text of [job.title, ...job.aliases]) {
-    let candidate = tokens(text);
-    // An unlevelled title matches the level I job as well as any: "Process Operator" is an I.
-    if (!title.some((w) => w.startsWith('level'))) candidate = candidate.filter((w) => w !== 'level1');
+    let candidate = words(text);
+    if (!candidate.some((w) => w.startsWith('level'))) candidate.push(...jobLevels);
+    // A title without a level says nothing about it: compare the rest.
+    if (!levelled) candidate = candidate.filter((w) => !w.startsWith('level'));
     const s = weightedOverlap(title, candidate, weight);
     if (s > best) {
       best = s;

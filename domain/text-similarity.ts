@@ -63,6 +63,7 @@ const ABBREVIATIONS: Record<string, string[]> = {
   contractor: ['contract'],
   plt: ['plant'],
   drvr: ['driver'],
+  ms: ['microsoft'],
   drv: ['driver'],
   mat: ['material'],
   matl: ['material'],

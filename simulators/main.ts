@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_PORTS } from '../stack/config';
 import { loadOrganisation } from '../domain/load-organisation';
 import { startHrisSimulator } from './hris';
+import { startLlmSimulator } from './llm';
 import { startLmsSimulator } from './lms';
 import { bambooRecord, sampleRoster } from './roster';
 
@@ -13,7 +14,8 @@ export async function runSimulators(): Promise<void> {
   const hris = await startHrisSimulator({ port: Number(process.env.HRIS_SIMULATOR_PORT ?? DEFAULT_PORTS.hris), apiKey, company: process.env.HRIS_COMPANY });
   for (const person of sampleRoster()) hris.upsertEmployee(bambooRecord(person));
   const lms = await startLmsSimulator({ port: Number(process.env.LMS_SIMULATOR_PORT ?? DEFAULT_PORTS.lms), clientId: process.env.LMS_CLIENT_ID, clientSecret, courses: org.courses, branches: org.branches });
-  process.stdout.write(`HRIS simulator ${hris.url} (company ${hris.company})\nLMS simulator  ${lms.url}\n`);
+  const llm = await startLlmSimulator({ port: Number(process.env.LLM_SIMULATOR_PORT ?? DEFAULT_PORTS.llm), apiKey: process.env.OPENAI_API_KEY || undefined });
+  process.stdout.write(`HRIS simulator ${hris.url} (company ${hris.company})\nLMS simulator  ${lms.url}\nLLM simulator  ${llm.url}/v1 (OPENAI_BASE_URL; any OPENAI_API_KEY unless one is set)\n`);
   if (!process.env.HRIS_API_KEY) process.stdout.write(`HRIS_API_KEY=${apiKey}\n`);
   if (!process.env.LMS_CLIENT_SECRET) process.stdout.write(`LMS_CLIENT_SECRET=${clientSecret}\n`);
   await new Promise<void>((resolve) => {
@@ -22,4 +24,5 @@ export async function runSimulators(): Promise<void> {
   });
   await hris.close();
   await lms.close();
+  await llm.close();
 }

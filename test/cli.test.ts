@@ -32,6 +32,7 @@ beforeAll(async () => {
     LMS_BASE_URL: config.lms.baseUrl,
     LMS_CLIENT_ID: config.lms.clientId,
     LMS_CLIENT_SECRET: config.lms.clientSecret,
+    OPENAI_API_KEY: '',
     LOG_LEVEL: 'warn',
   };
 });
@@ -86,6 +87,21 @@ describe('hrsync event, status and plan', () => {
     expect(later.steps).toEqual([{ action: 'deactivate_user' }]);
     const human = await hrsync('plan', person.id, '--as-of', leaves);
     expect(human.stdout).toMatch(/deactivate_user/);
+  });
+
+  it('map --json has exactly the documented keys and records the decision', async () => {
+    const res = await hrsync('map', '--title', 'Sr. Maint Tech', '--department', 'MNT', '--site', 'Baytown', '--json');
+    expect(res.code).toBe(0);
+    const mapping = JSON.parse(res.stdout);
+    expect(Object.keys(mapping).sort()).toEqual(['confidence', 'curricula', 'groups', 'jobCode', 'mapper', 'needsApproval', 'rationale', 'role'].sort());
+    expect(mapping).toMatchObject({ jobCode: 'MNT-SR', role: 'technician', groups: ['loto-authorized'], mapper: 'deterministic' });
+    expect(mapping.curricula).toContain('maintenance-crafts');
+    expect(mapping.confidence).toBeGreaterThan(0);
+    const stored = await stack.pool.query(`SELECT mapper, fallback_reason FROM ai_decisions WHERE redacted_input->>'jobTitle' = 'Sr. Maint Tech'`);
+    expect(stored.rows).toEqual([{ mapper: 'deterministic', fallback_reason: 'no LLM is configured (OPENAI_API_KEY is unset)' }]);
+    const empty = await hrsync('map', '--title', ' ');
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toMatch(/jobTitle must not be empty/);
   });
 
   it('errors go to stderr with a non-zero exit', async () => {

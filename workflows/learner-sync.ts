@@ -8,7 +8,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { MappingDecision } from '../domain/ai';
+import { withJobMapping, type MappingDecision } from '../domain/ai';
 import type { AuditEntry } from '../domain/audit';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
 import { competencyGap, contractWatch, type ContractWatch, type GapItem } from '../domain/lifecycle';
@@ -148,7 +148,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
       employeeId,
       workflowId: base.workflowId!,
     });
-    mappedProfile = mapping.jobCode ? { ...profile, jobCode: mapping.jobCode } : { ...profile, jobMapping: { role: mapping.role, groups: mapping.groups, curricula: mapping.curricula } };
+    mappedProfile = withJobMapping(profile, mapping);
     audit.push({
       ...base,
       kind: 'decision',
