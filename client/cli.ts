@@ -9,6 +9,8 @@ import { MappingInput } from '../domain/ai';
 import { instantOf } from '../domain/dates';
 import { describeInvalid } from '../domain/hr-event';
 import { loadOrganisation } from '../domain/load-organisation';
+import { describePlan } from '../domain/approval';
+import { decide, pendingApprovals } from './approvals';
 import { employeePlan, employeeStatus } from './inspect';
 import { signEvent } from './signing';
 
@@ -165,7 +167,8 @@ program
     }
     out('  workflows:');
     for (const w of status.workflows) out(`    ${w.type.padEnd(18)} ${w.status.padEnd(11)} ${w.workflowId}`);
-    out(`  pending approvals: ${status.pendingApprovals.length}`);
+    out(`  pending approvals: ${status.pendingApprovals.length ? '' : 'none'}`);
+    for (const p of status.pendingApprovals) out(`    ${p.id}: ${p.kind}, approvers ${p.approvers.join(', ')}: ${p.summary}`);
     out('  last audit entries:');
     for (const a of status.audit) out(`    ${a.at}  ${a.kind.padEnd(12)} ${a.action.padEnd(26)} ${a.result}`);
   });
@@ -184,7 +187,7 @@ program
     if (!parsed.success) throw new Error(describeInvalid(parsed.error).message);
     const config = loadConfig();
     const decision = await withDatabase(config, (pool) =>
-      aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }).mapJob(parsed.data, loadOrganisation()),
+      aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }).mapJob(parsed.data, loadOrganisation(config.organisationPath)),
     );
     const { jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval } = decision;
     if (opts.json) return out(JSON.stringify({ jobCode, role, groups, curricula, confidence, rationale, mapper, needsApproval }, null, 2));
@@ -196,6 +199,43 @@ program
     out(needsApproval ? `  needs approval: ${decision.approvalReasons.join('; ')}` : '  would be applied without approval');
     out(`  recorded as decision ${decision.decisionId}`);
   });
+
+program
+  .command('approvals')
+  .option('--employee <id>', 'only this employee')
+  .option('--json', 'one JSON document on stdout')
+  .description('the human-approval queue: every plan awaiting a decision, who may decide, and by when')
+  .action(async (opts: { employee?: string; json?: boolean }) => {
+    const config = loadConfig();
+    const queue = await withTemporal(config, (client) => pendingApprovals(client, opts.employee));
+    if (opts.json) return out(JSON.stringify(queue, null, 2));
+    if (!queue.length) return out('Nothing is awaiting a decision.');
+    for (const p of queue) {
+      out(`${p.id}`);
+      out(`  ${p.summary}`);
+      out(`  kind ${p.kind}; requested ${p.requestedAt}; approvers: ${p.approvers.join(', ')}${p.escalated ? ' (escalated)' : ''}`);
+      if (p.deadlines.rejectAt) out(`  rejected automatically at ${p.deadlines.rejectAt} without a decision`);
+      for (const line of describePlan(p.plan)) out(`    - ${line}`);
+    }
+  });
+
+for (const verb of ['approve', 'reject'] as const) {
+  program
+    .command(verb)
+    .argument('<id>', 'the approval id: the id of the workflow awaiting it (see hrsync approvals)')
+    .requiredOption('--as <approver>', 'who decides (must be an approver for that kind of change)')
+    .option('--reason <reason>', 'why, for the audit trail')
+    .option('--json', 'one JSON document on stdout')
+    .description(`${verb} a plan awaiting a decision`)
+    .action(async (id: string, opts: { as: string; reason?: string; json?: boolean }) => {
+      const config = loadConfig();
+      const outcome = await withDatabase(config, (pool) =>
+        withTemporal(config, (client) => decide(client, pool, id, { decision: verb, approver: opts.as, reason: opts.reason })),
+      );
+      if (opts.json) return out(JSON.stringify(outcome, null, 2));
+      out(`${id}: ${outcome.decision === 'approve' ? 'approved' : 'rejected'} by ${outcome.approver} at ${outcome.decidedAt}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+    });
+}
 
 program
   .command('plan')

@@ -5,7 +5,9 @@ import { postgresAuditStore } from '../activities/audit';
 import { withJobMapping, type JobMapping } from '../domain/ai';
 import { bambooHr } from '../activities/hris';
 import { docebo } from '../activities/lms';
+import type { PendingApproval } from '../domain/approval';
 import type { ArchivedRecord, GapItem } from '../domain/lifecycle';
+import { pendingApprovals } from './approvals';
 import type { HrProfile } from '../domain/hr-event';
 import { loadOrganisation } from '../domain/load-organisation';
 import type { ActualLmsState, DesiredLmsState, PlanStep } from '../domain/lms-state';
@@ -20,7 +22,7 @@ export interface EmployeeStatus {
   employee: HrProfile | null;
   lms: null | { userId: string; active: boolean; branch: string | null; groups: string[]; enrollments: { courseId: string; status: string; dueDate: string | null }[] };
   workflows: { workflowId: string; type: string; status: string; startTime: string }[];
-  pendingApprovals: unknown[];
+  pendingApprovals: PendingApproval[];
   audit: { at: string; kind: string; action: string; result: string; eventId: string | null; workflowId: string | null }[];
   /**
    * The gap the last role change or transfer opened (new requirements not met by a completed
@@ -53,7 +55,7 @@ async function lifecycleOf(temporal: Client, employeeId: string): Promise<Lifecy
 
 export async function employeeStatus(config: HrsyncConfig, temporal: Client, pool: pg.Pool, employeeId: string): Promise<EmployeeStatus> {
   const store = postgresAuditStore(pool);
-  const [employee, learner, workflows, lifecycle, [audit, accessGroups, archive, gapReport]] = await Promise.all([
+  const [employee, learner, workflows, lifecycle, approvals, [audit, accessGroups, archive, gapReport]] = await Promise.all([
     withSystem('HRIS', config.hris.baseUrl, () => bambooHr(config.hris).getProfile(employeeId)),
     withSystem('LMS', config.lms.baseUrl, () => docebo(config.lms).findLearner(employeeId)),
     withSystem('Temporal', config.temporalAddress, async () => {
@@ -66,6 +68,7 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
       return found.sort((a, b) => a.startTime.localeCompare(b.startTime));
     }),
     withSystem('Temporal', config.temporalAddress, () => lifecycleOf(temporal, employeeId)),
+    withSystem('Temporal', config.temporalAddress, () => pendingApprovals(temporal, employeeId)),
     withSystem('PostgreSQL', 'DATABASE_URL', () =>
       Promise.all([store.forEmployee(employeeId, 20), store.accessGroupsOf(employeeId), store.archiveOf(employeeId), store.latest(employeeId, 'report', 'competency-gap')]),
     ),
@@ -82,7 +85,7 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
       enrollments: learner.enrollments.map((e) => ({ courseId: e.courseId, status: e.status, dueDate: e.dueDate })),
     },
     workflows,
-    pendingApprovals: [],
+    pendingApprovals: approvals,
     audit: audit.map((a) => ({ at: a.recordedAt, kind: a.kind, action: a.action, result: a.result, eventId: a.eventId ?? null, workflowId: a.workflowId ?? null })),
     competencyGap: gap,
     lifecycle: lifecycle && { current: lifecycle.current, pending: lifecycle.pending, contract: lifecycle.contract },
@@ -108,7 +111,7 @@ export async function employeePlan(config: HrsyncConfig, pool: pg.Pool, employee
     withSystem('PostgreSQL', 'DATABASE_URL', () => postgresAuditStore(pool).accessGroupsOf(employeeId)),
   ]);
   if (!profile) throw new Error(`employee ${employeeId} is not in the HRIS (${config.hris.baseUrl})`);
-  const org = loadOrganisation();
+  const org = loadOrganisation(config.organisationPath);
   let planned: HrProfile = { ...profile, accessGroups };
   let mapping: EmployeePlan['mapping'] = null;
   if (!org.jobCodes.some((j) => j.code === profile.jobCode)) {

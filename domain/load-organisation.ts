@@ -16,7 +16,7 @@ export class OrganisationConfigError extends Error {
 }
 
 /** Reads and validates the organisation file (YAML or JSON); `HRSYNC_CONFIG` or the bundled sample. */
-export function loadOrganisation(path = process.env.HRSYNC_CONFIG || SAMPLE_ORGANISATION_PATH): Organisation {
+export function loadOrganisation(path: string = process.env.HRSYNC_CONFIG || SAMPLE_ORGANISATION_PATH): Organisation {
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));

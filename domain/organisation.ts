@@ -65,6 +65,8 @@ export const JobCode = z.object({
   groups: z.array(code).default([]),
   /** Other codes and titles the HRIS uses for this job (legacy codes, common spellings). */
   aliases: z.array(z.string()).default([]),
+  /** Hiring into or moving into this job waits for a person (approval kind `configured`). */
+  requiresApproval: z.boolean().default(false),
   /** Where the job is usually found, so the mapper can tell look-alike titles apart. */
   hints: z.object({ departments: z.array(code).default([]), siteKinds: z.array(SiteKind).default([]) }).default({ departments: [], siteKinds: [] }),
 });
@@ -96,7 +98,28 @@ export const AccessGroup = z.object({
   name: z.string().min(1),
   group: code.optional(),
   description: z.string().optional(),
+  /** A grant of this group waits for a person (approval kind `configured`). */
+  requiresApproval: z.boolean().default(false),
 });
+
+const duration = z.string().regex(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/, 'must be a duration like 90s, 15m, 4h or 2d');
+
+export const APPROVAL_KINDS = ['ai-mapping', 'leadership', 'bulk-deactivation', 'configured'] as const;
+export const ApprovalKind = z.enum(APPROVAL_KINDS);
+export type ApprovalKind = z.infer<typeof ApprovalKind>;
+
+/** Who may decide a kind of change, and what happens when nobody does. */
+export const ApprovalPolicy = z.object({
+  approvers: z.array(z.string().min(1)).min(1),
+  /** Remind the approvers after this long without a decision. */
+  remindAfter: duration.optional(),
+  /** Then add `escalateTo` to the approvers (and tell them). */
+  escalateAfter: duration.optional(),
+  escalateTo: z.array(z.string().min(1)).default([]),
+  /** Then reject automatically. */
+  rejectAfter: duration.optional(),
+});
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 
 /** A skill in the organisation's taxonomy; free-form labels normalise onto its id. */
 export const Skill = z.object({
@@ -137,6 +160,19 @@ export const Organisation = z
       })
       .default({ confidenceThreshold: 0.75, shadowMode: false }),
     skills: z.array(Skill).default([]),
+    approvals: z
+      .object({
+        /** Also hold a hire straight into a leadership role (a promotion into one always waits). */
+        leadershipOnHire: z.boolean().default(false),
+        /** A plan that deactivates more accounts than this at once waits for a person. */
+        bulkDeactivationThreshold: z.number().int().positive().default(25),
+        kinds: z.partialRecord(ApprovalKind, ApprovalPolicy),
+      })
+      .superRefine((a, ctx) => {
+        for (const kind of APPROVAL_KINDS) {
+          if (!a.kinds[kind]) ctx.addIssue({ code: 'custom', path: ['kinds', kind], message: `is required: who approves ${kind} changes` });
+        }
+      }),
     /** Retention of training records for courses that do not set their own. */
     defaultRetentionYears: z.number().int().positive().default(5),
   })

@@ -46,6 +46,8 @@ export interface HrsyncConfig {
   webhookSecret: string | undefined;
   hris: { baseUrl: string; company: string; apiKey: string };
   ai: { apiKey?: string; baseUrl?: string; model: string; timeoutMs: number };
+  /** The organisation file; unset: the bundled sample. */
+  organisationPath: string | undefined;
   lms: { baseUrl: string; clientId: string; clientSecret: string };
 }
 
@@ -73,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
       company: env.HRIS_COMPANY || runtime.hris?.company || 'gulfcoast',
       apiKey: env.HRIS_API_KEY || runtime.hris?.apiKey || '',
     },
+    organisationPath: env.HRSYNC_CONFIG || undefined,
     ai: {
       apiKey: env.OPENAI_API_KEY || undefined,
       baseUrl: env.OPENAI_BASE_URL || undefined,

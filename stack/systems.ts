@@ -14,6 +14,6 @@ export function connectSystems(config: HrsyncConfig, pool: pg.Pool): Systems {
     lms: docebo(config.lms),
     audit: postgresAuditStore(pool),
     ai: aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }),
-    organisation: () => loadOrganisation(),
+    organisation: () => loadOrganisation(config.organisationPath),
   };
 }

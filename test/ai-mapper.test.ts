@@ -38,13 +38,18 @@ function newcomer(jobTitle: string, overrides: Partial<EmployeeProfile> = {}): E
   return profile;
 }
 
-async function onboard(profile: EmployeeProfile) {
+type Result = { outcome: string; mapping: { mapper: string; jobCode: string | null; needsApproval: boolean; decisionId: number } | null; held: { steps: { action: string }[] } | null };
+
+/** Hires someone; returns the onboarding's workflow id (it may be waiting for an approval). */
+async function hire(profile: EmployeeProfile) {
   stack.hris.upsertEmployee(bambooRecord(profile));
   const event = hireEvent(profile);
   expect((await stack.postEvent(event)).status).toBe(202);
-  return stack.resultOf<{ outcome: string; mapping: { mapper: string; jobCode: string | null; needsApproval: boolean; decisionId: number } | null; held: { steps: { action: string }[] } | null }>(
-    `onboarding-${profile.id}-${event.id}`,
-  );
+  return `onboarding-${profile.id}-${event.id}`;
+}
+
+async function onboard(profile: EmployeeProfile) {
+  return stack.resultOf<Result>(await hire(profile));
 }
 
 async function decisionAudit(employeeId: string) {
@@ -106,9 +111,10 @@ describe('a job code the organisation does not know', () => {
   it('low confidence: what the mapping would add is held for approval, not applied; the rest goes ahead', async () => {
     llm.scriptAnswer('Utility Operator', { jobCode: 'CHM-OP1', role: 'operator', groups: [], curricula: ['psm-operations'], confidence: 0.41, rationale: 'Could be a chemical operator.' });
     const person = newcomer('Utility Operator');
-    const result = await onboard(person);
-    expect(result.outcome).toBe('held');
-    expect(result.held!.steps).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'enroll', courseId: 'PSM-201' }), expect.objectContaining({ action: 'update_user' })]));
+    const workflowId = await hire(person);
+    const pending = await stack.pendingOn(workflowId);
+    expect(pending.kind).toBe('ai-mapping');
+    expect(pending.plan).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'enroll', courseId: 'PSM-201' }), expect.objectContaining({ action: 'update_user' })]));
     const courses = enrolledCourses(person.id);
     expect(courses).not.toContain('PSM-201');
     expect(courses).toEqual(expect.arrayContaining(['EHS-101', 'IND-BAY', 'HAZ-BAY']));
@@ -117,19 +123,29 @@ describe('a job code the organisation does not know', () => {
     expect(decision.approvalReasons.join(' ')).toMatch(/confidence 0.41 is below the organisation's threshold 0.75/);
     const held = (await stack.auditRows(person.id)).filter((r) => r.result === 'held-for-approval' && r.kind === 'step');
     expect(held.map((r) => r.action)).toEqual(expect.arrayContaining(['enroll', 'update_user']));
+
+    // An approver releases it: the mapping's changes are applied.
+    await stack.decideWhenPending(workflowId, 'approve', 'ld.chen', 'confirmed with the site: a chemical operator');
+    expect((await stack.resultOf<Result>(workflowId)).outcome).toBe('applied');
+    expect(enrolledCourses(person.id)).toContain('PSM-201');
+    expect(stack.learnersFor(person.id)[0]!.role).toBe('operator');
   });
 
   it('a mapping into a leadership role is held whatever its confidence', async () => {
     llm.scriptAnswer('Area Lead', { jobCode: 'PRC-SUP', role: 'supervisor', groups: ['people-leaders'], curricula: ['psm-operations', 'psm-leadership', 'people-leadership'], confidence: 0.97, rationale: 'Leads an area of the plant.' });
     const person = newcomer('Area Lead, Utilities');
-    const result = await onboard(person);
-    expect(result.outcome).toBe('held');
+    const workflowId = await hire(person);
+    expect((await stack.pendingOn(workflowId)).kind).toBe('leadership');
     const decision = await decisionAudit(person.id);
     expect(decision.approvalReasons).toContain('role "supervisor" is a leadership path');
+    await stack.decideWhenPending(workflowId, 'reject', 'hr.director', 'not a supervisor; re-map as an operator');
+    expect((await stack.resultOf<Result>(workflowId)).outcome).toBe('rejected');
     expect(stack.learnersFor(person.id)[0]!.groups).not.toContain('people-leaders');
+    expect(stack.learnersFor(person.id)[0]!.role).toBeNull();
   });
 
   it('the same input twice is answered from the cache: one LLM request', async () => {
+    llm.scriptAnswer('Instrument Tech', { jobCode: 'MNT-TEC', role: 'technician', groups: ['loto-authorized'], curricula: ['maintenance-crafts'], confidence: 0.88, rationale: 'Instrument technicians are maintenance crafts.' });
     llm.clearRequests();
     const first = newcomer('Instrument Tech III', { department: 'MNT' });
     const second = newcomer('Instrument Tech III', { department: 'MNT' });
@@ -144,6 +160,7 @@ describe('a job code the organisation does not know', () => {
 
 describe('the PII guard', () => {
   it('no prompt the LLM received contains a name, email or id of any test employee, even one written into the job title', async () => {
+    llm.scriptAnswer('Process Tech', { jobCode: 'PRC-TEC', role: 'technician', groups: [], curricula: ['psm-operations'], confidence: 0.9, rationale: 'A process technician.' });
     const person = newcomer('Process Tech (covering for Priya Natarajan, ext 555-0142)');
     const email = person.email;
     await onboard(person);

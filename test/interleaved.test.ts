@@ -43,8 +43,8 @@ function stories(): Story[] {
         out.push({ final: base, events: [hireEvent(base)] });
         break;
       case 1: {
-        // a hire, then a promotion to plant manager
-        const promoted = { ...base, jobCode: 'PLT-MGR', jobTitle: 'Plant Manager', department: 'OPS' };
+        // a hire, then a promotion (not into leadership, which would wait for a person)
+        const promoted = { ...base, jobCode: 'MNT-SR', jobTitle: 'Senior Maintenance Technician', department: 'MNT' };
         out.push({ final: promoted, events: [hireEvent(base), lifecycleEvent('role_change', promoted, { id: `evt-promo-${id}` })] });
         break;
       }
@@ -71,7 +71,7 @@ function stories(): Story[] {
       }
       default: {
         // a hire, a promotion, then a transfer
-        const promoted = { ...base, jobCode: 'PRD-SUP', jobTitle: 'Production Supervisor', department: 'PRD' };
+        const promoted = { ...base, jobCode: 'CHM-OP2', jobTitle: 'Chemical Process Operator II', department: 'OPS' };
         const moved = { ...promoted, site: 'DAY' };
         out.push({
           final: moved,
@@ -133,7 +133,7 @@ describe('the entity workflow carries its state across continue-as-new', () => {
       typedSearchAttributes: [{ key: EmployeeIdKey, value: contractor.id }],
     });
     const start = lifecycleEvent('contractor_start', contractor, { id: 'evt-z-start' });
-    const grants = ['DCS Engineering Workstation', 'Privileged IT Administrators'].map((group, i) =>
+    const grants = ['DCS Engineering Workstation', 'EHR Clinical Access'].map((group, i) =>
       lifecycleEvent('access_grant', contractor, { id: `evt-z-grant-${i}`, access: { group } }),
     );
     for (const e of [start, ...grants]) expect((await stack.postEvent(e)).status).toBe(202);
@@ -158,6 +158,6 @@ describe('the entity workflow carries its state across continue-as-new', () => {
     expect(after.pending).toEqual([]);
     expect(after.current).toBeNull();
     expect((await stack.auditRows(contractor.id)).filter((r) => r.result === 'duplicate')).toEqual([]);
-    expect(stack.learnersFor(contractor.id)[0]!.enrollments.map((e) => e.course_code)).toEqual(expect.arrayContaining(['MOC-201', 'CYB-201']));
+    expect(stack.learnersFor(contractor.id)[0]!.enrollments.map((e) => e.course_code)).toEqual(expect.arrayContaining(['MOC-201', 'HIPAA-101']));
   });
 });

@@ -46,7 +46,12 @@ describe('role change', () => {
     stack.hris.upsertEmployee(bambooRecord(promoted));
     const event = lifecycleEvent('role_change', promoted, { effectiveDate: effective });
     expect((await stack.postEvent(event)).status).toBe(202);
-    const result = await stack.resultOf<{ outcome: string }>(`roleChange-${tech.id}-${event.id}`);
+    // A move into a leadership role waits for one of the organisation's leadership approvers.
+    const workflowId = `roleChange-${tech.id}-${event.id}`;
+    expect((await stack.pendingOn(workflowId)).kind).toBe('leadership');
+    expect(stack.learnersFor(tech.id)[0]!.role).toBe('technician');
+    await stack.decideWhenPending(workflowId, 'approve', 'hr.director');
+    const result = await stack.resultOf<{ outcome: string }>(workflowId);
     expect(result.outcome).toBe('applied');
 
     const learner = stack.learnersFor(tech.id)[0]!;

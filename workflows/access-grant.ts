@@ -1,5 +1,6 @@
 import type { HrEvent } from '../domain/hr-event';
-import { activities, now, requestFor, syncLearnerWithHr, type SyncResult } from './learner-sync';
+import { now, requestFor, syncLearnerWithHr, type SyncResult } from './learner-sync';
+import { activities } from './activities';
 
 const { recordAccessGrant } = activities;
 
@@ -13,6 +14,7 @@ export async function accessGrant(input: { event: HrEvent }): Promise<SyncResult
   await recordAccessGrant({ employeeId: event.employee.id, group, eventId: event.id });
   return syncLearnerWithHr(requestFor(event), {
     asOf: now(),
+    change: { type: 'access', group },
     beforeApply: async (ctx) => {
       const known = ctx.organisation.accessGroups.find((a) => a.name === group);
       const rules = ctx.organisation.requirements.filter((r) => r.when.accessGroups?.includes(group)).map((r) => r.id);

@@ -9,6 +9,6 @@ import { closeOutSeparation } from './offboarding';
 export async function contractorExpiry(input: { employeeId: string; endsAt: string }): Promise<SyncResult> {
   return syncLearnerWithHr(
     { employeeId: input.employeeId, eventId: null, action: 'contract_end', fallbackProfile: null },
-    { asOf: now(), beforeApply: closeOutSeparation },
+    { asOf: now(), change: { type: 'separation' }, beforeApply: closeOutSeparation },
   );
 }

@@ -1,4 +1,5 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ApprovalOutcome, PendingApproval } from '../domain/approval';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { HrEvent, HrEventType } from '../domain/hr-event';
 
@@ -27,8 +28,21 @@ export const lifecycleQuery = defineQuery<LifecycleView>('lifecycle');
 export const EmployeeIdKey = defineSearchAttributeKey('EmployeeId', SearchAttributeType.KEYWORD);
 export const HrEventTypeKey = defineSearchAttributeKey('HrEventType', SearchAttributeType.KEYWORD);
 export const SyncStatusKey = defineSearchAttributeKey('HrsyncStatus', SearchAttributeType.KEYWORD);
+export const ApprovalKindKey = defineSearchAttributeKey('ApprovalKind', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTE_KEYS = [EmployeeIdKey, HrEventTypeKey, SyncStatusKey];
+export const SEARCH_ATTRIBUTE_KEYS = [EmployeeIdKey, HrEventTypeKey, SyncStatusKey, ApprovalKindKey];
+
+/** The search-attribute status of a workflow waiting for a person. */
+export const AWAITING_APPROVAL = 'awaiting-approval';
+
+// Approvals. Every signal takes one JSON object: the Web UI's "Send a Signal" dialog sends exactly one.
+export const APPROVAL_SIGNAL_DESCRIPTION =
+  'Approve or reject the plan awaiting a decision. Input: {"decision": "approve" or "reject", "approver": "your.name", "reason": "why"}. Only the approvers named in the pending approval (query pendingApproval) may decide.';
+/** From the Web UI: fire and forget (a refused decision is written to the audit trail). */
+export const approvalSignal = defineSignal<[unknown]>('approval');
+/** From the CLI: the same decision, answered (or refused, with the reason) synchronously. */
+export const decideUpdate = defineUpdate<ApprovalOutcome, [unknown]>('decide');
+export const pendingApprovalQuery = defineQuery<PendingApproval | null>('pendingApproval');
 
 /** The child workflow type that handles each kind of HR event. */
 export const WORKFLOW_FOR_EVENT: Record<HrEventType, string> = {

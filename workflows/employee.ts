@@ -6,14 +6,13 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
+import { activities } from './activities';
 import type { AuditEntry } from '../domain/audit';
 import { instantOf } from '../domain/dates';
 import type { HrEvent } from '../domain/hr-event';
@@ -29,10 +28,7 @@ import {
 } from './definitions';
 import type { SyncResult } from './learner-sync';
 
-const { recordAudit, notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const { recordAudit, notify } = activities;
 
 /** A contractor's contract timers, kept here so they outlive every child workflow. */
 export interface ContractTimers extends ContractWatch {

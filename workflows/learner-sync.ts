@@ -2,13 +2,14 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
-  proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { activities } from './activities';
 import { withJobMapping, type MappingDecision } from '../domain/ai';
+import { approvalNeed, type ApprovalOutcome, type ChangeKind } from '../domain/approval';
+import type { ApprovalKind } from '../domain/organisation';
+import { approvalDesk } from './approval';
 import type { AuditEntry } from '../domain/audit';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
 import { competencyGap, contractWatch, type ContractWatch, type GapItem } from '../domain/lifecycle';
@@ -19,10 +20,6 @@ import { SyncStatusKey } from './definitions';
 
 // Read → desired state → plan → apply → audit: the path every lifecycle workflow takes.
 
-// Vendors say how long to wait with Retry-After (used as the next retry delay); without one, back
-// off to at most 10 s so a short outage costs seconds, not minutes, of HR-to-LMS delay.
-const retry: ActivityOptions['retry'] = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' };
-export const activities = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
 const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit, mapJobToCatalog } = activities;
 
 export interface StepResult {
@@ -42,10 +39,13 @@ export interface HeldChanges {
 export interface SyncResult {
   employeeId: string;
   eventId: string | null;
-  outcome: 'in-sync' | 'applied' | 'held' | 'failed';
+  outcome: 'in-sync' | 'applied' | 'rejected' | 'failed';
   /** The AI mapper's decision, when the job code was not in the organisation's table. */
   mapping: Pick<MappingDecision, 'decisionId' | 'mapper' | 'jobCode' | 'role' | 'confidence' | 'needsApproval'> | null;
+  /** What a held AI mapping would have added; applied if the approval below approved it. */
   held: HeldChanges | null;
+  /** The decision a person (or the approval policy's timer) took, when the plan needed one. */
+  approval: ApprovalOutcome | null;
   steps: StepResult[];
   unresolved: string[];
   competencyGap: GapItem[];
@@ -77,6 +77,8 @@ export interface SyncContext {
 export interface SyncOptions {
   /** When the new state holds: due dates count from its day, separations before it close the account. */
   asOf: string;
+  /** What kind of change this is, for the approval rules. */
+  change: ChangeKind;
   /** Event facts the HRIS may not show yet (a termination date). */
   adjustProfile?: (profile: HrProfile) => HrProfile;
   /** Work between planning and applying (offboarding archives records here). */
@@ -108,6 +110,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   const { employeeId } = request;
   const { base, key } = auditContext(request);
   const audit: AuditEntry[] = [];
+  const desk = approvalDesk();
 
   let hrProfile: HrProfile | null;
   let organisation: Organisation;
@@ -175,7 +178,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     audit.push({ ...base, kind: 'review', action: 'unresolved', result: 'needs-review', detail: { problem }, idempotencyKey: key(`review:${i}`) }),
   );
   const actual = await readLearner(employeeId);
-  const steps = planChanges(desired, actual);
+  let steps = planChanges(desired, actual);
   audit.push({
     ...base,
     kind: 'plan',
@@ -186,43 +189,69 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   });
 
   const context: SyncContext = { request, profile, organisation, actual, desired, steps, audit, base, key };
-  const results: StepResult[] = [];
+  const applied: StepResult[] = [];
+  const released: StepResult[] = [];
+  let releasedSteps: PlanStep[] = [];
+  let approval: ApprovalOutcome | null = null;
+  let held: HeldChanges | null = null;
+  const subject = `${workflowInfo().workflowType} of ${employeeId} (${profile.jobTitle} at ${profile.site})`;
+  // Before waiting on a person, what has happened so far goes into the audit trail.
+  const ask = async (kind: ApprovalKind, reasons: string[], plan: PlanStep[]) => {
+    await recordAudit(audit.splice(0));
+    return desk.request({ kind, policy: organisation.approvals.kinds[kind]!, employeeId, eventId: request.eventId, subject, reasons, plan });
+  };
+  const auditSteps = () => [...stepAudit(context, steps, applied, 'step'), ...stepAudit(context, releasedSteps, released, 'approved-step')];
   try {
     if (options.beforeApply) await options.beforeApply(context);
-    await applySteps(employeeId, steps, results);
+    const need = approvalNeed(organisation, holding ? profile : mappedProfile, desired, actual, options.change);
+    if (need && steps.length) {
+      approval = await ask(need.kind, need.reasons, steps);
+      // Re-planned after the wait: the LMS may have moved meanwhile.
+      steps = approval.decision === 'approve' ? planChanges(desired, await readLearner(employeeId)) : [];
+    }
+    await applySteps(employeeId, steps, applied);
+
+    // What a held AI mapping would add, planned against the LMS as it is now, waits for a person.
+    if (holding && mapping && !applied.some((r) => r.outcome === 'failed')) {
+      const mappedDesired = desiredLmsState(mappedProfile, organisation, options.asOf);
+      const heldSteps = planChanges(mappedDesired, await readLearner(employeeId));
+      if (heldSteps.length) {
+        held = { decisionId: mapping.decisionId, reasons: mapping.approvalReasons, steps: heldSteps };
+        for (const step of heldSteps) {
+          audit.push({ ...base, kind: 'step', action: step.action, step, result: 'held-for-approval', detail: { decisionId: mapping.decisionId, reasons: mapping.approvalReasons }, idempotencyKey: key(`held:${stepKey(step)}`) });
+        }
+        const onlyLeadership = mapping.confidence >= organisation.ai.confidenceThreshold && !organisation.ai.shadowMode;
+        approval = await ask(onlyLeadership ? 'leadership' : 'ai-mapping', mapping.approvalReasons, heldSteps);
+        if (approval.decision === 'approve') {
+          releasedSteps = planChanges(mappedDesired, await readLearner(employeeId));
+          await applySteps(employeeId, releasedSteps, released);
+        }
+      }
+    }
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Superseded (a later termination): keep the record of what was done before the cancel.
     await CancellationScope.nonCancellable(() =>
       recordAudit([
         ...audit,
-        ...stepAudit(context, results),
-        { ...base, kind: 'outcome', action: request.action, result: 'superseded', detail: { applied: results.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') },
+        ...auditSteps(),
+        { ...base, kind: 'outcome', action: request.action, result: 'superseded', detail: { applied: applied.length + released.length }, idempotencyKey: key('outcome') },
       ]),
     );
     throw err;
   }
 
-  // What the held mapping would add, planned against the LMS as it is now.
-  let held: HeldChanges | null = null;
-  if (holding && mapping && !results.some((r) => r.outcome === 'failed')) {
-    const heldSteps = planChanges(desiredLmsState(mappedProfile, organisation, options.asOf), await readLearner(employeeId));
-    held = { decisionId: mapping.decisionId, reasons: mapping.approvalReasons, steps: heldSteps };
-    for (const step of heldSteps) {
-      audit.push({ ...base, kind: 'step', action: step.action, step, result: 'held-for-approval', detail: { decisionId: mapping.decisionId, reasons: mapping.approvalReasons }, idempotencyKey: key(`held:${stepKey(step)}`) });
-    }
-  }
-
+  const results = [...applied, ...released];
   const failed = results.filter((r) => r.outcome === 'failed');
-  const outcome: SyncResult['outcome'] = failed.length ? 'failed' : held?.steps.length ? 'held' : steps.length ? 'applied' : 'in-sync';
-  audit.push(...stepAudit(context, results));
-  audit.push({ ...base, kind: 'outcome', action: request.action, result: outcome, detail: { applied: results.length - failed.length, failed: failed.length, notAttempted: steps.length - results.length }, idempotencyKey: key('outcome') });
+  const outcome: SyncResult['outcome'] = failed.length ? 'failed' : approval?.decision === 'reject' ? 'rejected' : results.length ? 'applied' : 'in-sync';
+  audit.push(...auditSteps());
+  audit.push({ ...base, kind: 'outcome', action: request.action, result: outcome, detail: { applied: results.length - failed.length, failed: failed.length, approval }, idempotencyKey: key('outcome') });
   await recordAudit(audit);
-  setStatus(outcome === 'held' ? 'held-for-approval' : outcome);
+  setStatus(outcome);
 
   if (failed.length) {
     throw ApplicationFailure.nonRetryable(
-      `${failed.length} of ${steps.length} LMS changes failed for employee ${employeeId}: ${failed[0]!.key}: ${failed[0]!.error}`,
+      `${failed.length} of ${results.length} LMS changes failed for employee ${employeeId}: ${failed[0]!.key}: ${failed[0]!.error}`,
       'LmsSyncFailed',
     );
   }
@@ -236,6 +265,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     contract: contractWatch(profile, organisation),
     mapping: mapping && { decisionId: mapping.decisionId, mapper: mapping.mapper, jobCode: mapping.jobCode, role: mapping.role, confidence: mapping.confidence, needsApproval: mapping.needsApproval },
     held,
+    approval,
   };
 }
 
@@ -267,10 +297,11 @@ async function applySteps(employeeId: string, steps: PlanStep[], results: StepRe
   );
 }
 
-function stepAudit({ steps, base, key }: SyncContext, results: StepResult[]): AuditEntry[] {
+/** Audit rows for applied steps, in plan order; `phase` keeps keys apart when a step name recurs after an approval. */
+function stepAudit({ base, key }: SyncContext, steps: PlanStep[], results: StepResult[], phase: string): AuditEntry[] {
   const stepsByKey = new Map(steps.map((s) => [stepKey(s), s]));
   const order = new Map(steps.map((s, i) => [stepKey(s), i]));
   return [...results]
     .sort((a, b) => order.get(a.key)! - order.get(b.key)!)
-    .map((r) => ({ ...base, kind: 'step' as const, action: r.action, step: stepsByKey.get(r.key), result: r.outcome, detail: r.error ? { error: r.error } : undefined, idempotencyKey: key(`step:${r.key}`) }));
+    .map((r) => ({ ...base, kind: 'step' as const, action: r.action, step: stepsByKey.get(r.key), result: r.outcome, detail: r.error ? { error: r.error } : undefined, idempotencyKey: key(`${phase}:${r.key}`) }));
 }

@@ -4,7 +4,8 @@ import type { HrEvent } from '../domain/hr-event';
 import { closeOut } from '../domain/lifecycle';
 import { separationOf } from '../domain/plan';
 import { SyncStatusKey } from './definitions';
-import { activities, auditContext, now, requestFor, syncLearnerWithHr, type SyncContext, type SyncResult } from './learner-sync';
+import { auditContext, now, requestFor, syncLearnerWithHr, type SyncContext, type SyncResult } from './learner-sync';
+import { activities } from './activities';
 
 const { archiveTrainingRecords, readCoursesLed, recordAudit } = activities;
 
@@ -55,6 +56,7 @@ export async function offboarding(input: { event: HrEvent }): Promise<SyncResult
   }
   return syncLearnerWithHr(request, {
     asOf: now(),
+    change: { type: 'separation' },
     // The HRIS may not carry the date yet (an identity-provider deactivation): the event's counts.
     adjustProfile: (profile) => ({ ...profile, terminationDate: profile.terminationDate ?? separationAt }),
     beforeApply: closeOutSeparation,

@@ -8,5 +8,5 @@ import { now, requestFor, syncLearnerWithHr, type SyncResult } from './learner-s
  */
 export async function onboarding(input: { event: HrEvent }): Promise<SyncResult> {
   // Due dates count from the HRIS start date (or from today, when the hire reaches us late).
-  return syncLearnerWithHr(requestFor(input.event), { asOf: now() });
+  return syncLearnerWithHr(requestFor(input.event), { asOf: now(), change: { type: 'hire' } });
 }

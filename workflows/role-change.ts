@@ -17,5 +17,5 @@ export async function recordCompetencyGap(ctx: SyncContext): Promise<void> {
  * competency gap.
  */
 export async function roleChange(input: { event: HrEvent }): Promise<SyncResult> {
-  return syncLearnerWithHr(requestFor(input.event), { asOf: effectiveAsOf(input.event), beforeApply: recordCompetencyGap });
+  return syncLearnerWithHr(requestFor(input.event), { asOf: effectiveAsOf(input.event), change: { type: 'change' }, beforeApply: recordCompetencyGap });
 }

@@ -10,6 +10,7 @@ import { effectiveAsOf, recordCompetencyGap } from './role-change';
 export async function transfer(input: { event: HrEvent }): Promise<SyncResult> {
   return syncLearnerWithHr(requestFor(input.event), {
     asOf: effectiveAsOf(input.event),
+    change: { type: 'change' },
     beforeApply: async (ctx) => {
       ctx.audit.push({
         ...ctx.base,

@@ -16,7 +16,7 @@ import { connectSystems } from '../../stack/systems';
 import { startHrisSimulator } from '../../simulators/hris';
 import { startLmsSimulator, type LmsSimulatorOptions } from '../../simulators/lms';
 import { createHrsyncWorker } from '../../workers/worker';
-import { lifecycleQuery } from '../../workflows/definitions';
+import { decideUpdate, lifecycleQuery, pendingApprovalQuery } from '../../workflows/definitions';
 
 export const organisation = loadOrganisation();
 
@@ -26,6 +26,8 @@ export interface StackOptions {
   temporalAddress?: string;
   /** The AI mapper's endpoint (an LLM simulator); default: none, so the deterministic mapper answers. */
   ai?: HrsyncConfig['ai'];
+  /** An organisation file of the test's own (short approval timers, say); default: the sample. */
+  organisationPath?: string;
   /** Run a worker in this process (default); false when a test runs its own worker process. */
   worker?: boolean;
 }
@@ -51,6 +53,7 @@ export async function startTestStack(options: StackOptions = {}) {
     hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
     lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
     ai: options.ai ?? { model: 'none', timeoutMs: 2000 },
+    organisationPath: options.organisationPath,
   };
   const pool = createPool(databaseUrl);
   const connection = await Connection.connect({ address: temporalAddress });
@@ -107,6 +110,16 @@ export async function startTestStack(options: StackOptions = {}) {
 
   const lifecycle = (employeeId: string) => client.workflow.getHandle(`employee-${employeeId}`).query(lifecycleQuery);
 
+  /** Waits until the workflow asks for a decision, and returns what it waits on. */
+  const pendingOn = (workflowId: string, timeoutMs = 60_000) =>
+    eventually(() => client.workflow.getHandle(workflowId).query(pendingApprovalQuery).catch(() => null), `an approval request from ${workflowId}`, timeoutMs);
+
+  /** Decides a pending approval as the CLI does (the `decide` update), once it is pending. */
+  async function decideWhenPending(workflowId: string, decision: 'approve' | 'reject', approver: string, reason = 'checked in the test') {
+    await pendingOn(workflowId);
+    return client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ decision, approver, reason }] });
+  }
+
   async function stop() {
     await bridge.close();
     if (worker) {
@@ -120,7 +133,7 @@ export async function startTestStack(options: StackOptions = {}) {
     await lms.close();
   }
 
-  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, complete, courseStaff, lifecycle, stop };
+  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, complete, courseStaff, lifecycle, pendingOn, decideWhenPending, stop };
 }
 
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
@@ -155,6 +168,7 @@ export function spawnWorker(stack: TestStack): ChildProcess {
       OPENAI_API_KEY: config.ai.apiKey ?? '',
       OPENAI_BASE_URL: config.ai.baseUrl ?? '',
       OPENAI_MODEL: config.ai.model,
+      HRSYNC_CONFIG: config.organisationPath ?? '',
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
