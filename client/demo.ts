@@ -6,6 +6,9 @@ import { bambooRecord, contractorProfile, hireEvent, lifecycleEvent, sampleRoste
 import { createPool } from '../stack/database';
 import { startLocalStack } from '../stack/local';
 import type { SyncResult } from '../workflows/learner-sync';
+import type { PendingApproval } from '../domain/approval';
+import { pendingApprovalQuery } from '../workflows/definitions';
+import { decide } from './approvals';
 import { employeePlan } from './inspect';
 import { resultWhenStarted } from './results';
 import { signEvent } from './signing';
@@ -44,12 +47,23 @@ export async function runDemo(): Promise<boolean> {
       });
       return { status: res.status, body: (await res.json()) as { eventWorkflowId?: string | null; error?: string } };
     };
-    /** Submits an event and waits for the workflow that handles it. */
-    const submit = async (event: HrEvent): Promise<{ result: SyncResult | null; ms: number }> => {
+    /** Submits an event and waits for the workflow that handles it (approving it as `approver` when it asks). */
+    const submit = async (event: HrEvent, approver?: string): Promise<{ result: SyncResult | null; ms: number }> => {
       const t0 = Date.now();
       const res = await post(event);
       if (res.status !== 202) throw new Error(`the bridge answered ${res.status} for ${event.type} of ${event.employee.id}: ${JSON.stringify(res.body)}`);
-      const result = res.body.eventWorkflowId ? await resultWhenStarted<SyncResult>(stack.temporal, res.body.eventWorkflowId) : null;
+      const id = res.body.eventWorkflowId;
+      if (id && approver) {
+        let pending: PendingApproval | null = null;
+        while (!pending) {
+          pending = await stack.temporal.workflow.getHandle(id).query(pendingApprovalQuery).catch(() => null);
+          if (!pending) await new Promise((r) => setTimeout(r, 200));
+        }
+        write(`  approval      ${event.employee.id.padEnd(10)} ${pending.summary}`);
+        const outcome = await decide(stack.temporal, pool, id, { decision: 'approve', approver, reason: 'demo' });
+        write(`  approval      ${event.employee.id.padEnd(10)} approved by ${outcome.approver} (as the CLI's hrsync approve does)`);
+      }
+      const result = id ? await resultWhenStarted<SyncResult>(stack.temporal, id) : null;
       return { result, ms: Date.now() - t0 };
     };
     const changes = (r: SyncResult | null) => {
@@ -72,16 +86,17 @@ export async function runDemo(): Promise<boolean> {
     write(`  redelivery of ${roster[0]!.id}'s hire → HTTP ${again.status} (${again.status === 200 ? 'recognised, nothing started' : 'UNEXPECTED'})`);
 
     write('\n2. Changes in the workforce:');
-    const change = async (label: string, before: EmployeeProfile, after: EmployeeProfile, event: HrEvent, terminationDate?: string) => {
+    const change = async (label: string, before: EmployeeProfile, after: EmployeeProfile, event: HrEvent, terminationDate?: string, approver?: string) => {
       hris.upsertEmployee(bambooRecord(after, terminationDate));
-      const { result } = await submit(event);
+      const { result } = await submit(event, approver);
       const gap = result?.competencyGap.length ? `; competency gap ${result.competencyGap.map((g) => g.courseId).join(', ')}` : '';
       write(`  ${label.padEnd(13)} ${before.id.padEnd(10)} ${describe(before, after, event)} → ${changes(result)}${gap}`);
     };
     const effective = addDays(today, 7);
     const [operator, , , technician, forklift, , , , , , analyst] = roster;
     const promoted = { ...operator!, jobCode: 'PRC-SUP', jobTitle: 'Process Supervisor' };
-    await change('promotion', operator!, promoted, lifecycleEvent('role_change', promoted, { id: `evt-promo-${operator!.id}`, effectiveDate: effective }));
+    // A promotion into a leadership role waits for a leadership approver.
+    await change('promotion', operator!, promoted, lifecycleEvent('role_change', promoted, { id: `evt-promo-${operator!.id}`, effectiveDate: effective }), undefined, 'hr.director');
     const moved = { ...forklift!, site: 'BAY', managerId: roster[1]!.id };
     await change('transfer', forklift!, moved, lifecycleEvent('transfer', moved, { id: `evt-move-${forklift!.id}` }));
     await change('access grant', technician!, technician!, lifecycleEvent('access_grant', technician!, { id: `evt-grant-${technician!.id}`, access: { group: 'DCS Engineering Workstation' } }));
