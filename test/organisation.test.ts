@@ -238,6 +238,22 @@ describe('an organisation file that names something unknown, or schedules safety
       /.+/,
     ],
     [
+      'an approval kind nobody may decide',
+      (raw) => {
+        delete raw.approvals.kinds.leadership;
+        return 'approvals.kinds.leadership';
+      },
+      /is required: who approves leadership changes/,
+    ],
+    [
+      'an approval timer that is not a duration',
+      (raw) => {
+        raw.approvals.kinds['ai-mapping'].remindAfter = 'soon';
+        return 'approvals.kinds.ai-mapping.remindAfter';
+      },
+      /must be a duration like 90s, 15m, 4h or 2d/,
+    ],
+    [
       'two courses with the same code',
       (raw) => {
         raw.courses.push({ ...raw.courses[0] });

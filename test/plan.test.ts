@@ -133,6 +133,7 @@ function tinyOrg(curricula: { id: string; items: { course: string; dueOffsetDays
     departments: [{ code: 'X', name: 'Dept X', group: 'dept-x' }],
     jobCodes: [{ code: 'WRK', title: 'Worker', role: 'worker' }],
     employmentTypeGroups: { employee: 'staff' },
+    approvals: { kinds: Object.fromEntries(['ai-mapping', 'leadership', 'bulk-deactivation', 'configured'].map((k) => [k, { approvers: ['boss'] }])) },
     requirements: curricula.map((c) => ({ id: `rule-${c.id}`, description: c.id, curricula: [c.id] })),
   });
 }
