@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -11,7 +9,7 @@ import type { EmployeeProfile } from '../domain/hr-event';
 import { SAMPLE_ORGANISATION_PATH } from '../domain/load-organisation';
 import { bambooRecord, employeeProfile, hireEvent, lifecycleEvent, SAMPLE_HIRES } from '../simulators/roster';
 import { approvalSignal, decideUpdate } from '../workflows/definitions';
-import { eventually, startTestStack, type TestStack } from './support/stack';
+import { eventually, runHrsync, stackEnvironment, startTestStack, type TestStack } from './support/stack';
 
 // Human approval end to end: approve and reject, refusals that change nothing but are audited,
 // escalation and auto-rejection on short timers, and the CLI. The organisation here is the
@@ -180,15 +178,7 @@ describe('escalation', () => {
 });
 
 describe('the CLI', () => {
-  const run = promisify(execFile);
-  const hrsync = async (...args: string[]) => {
-    const { config } = stack;
-    const env = { ...process.env, HRSYNC_HOME: dir, TEMPORAL_ADDRESS: config.temporalAddress, DATABASE_URL: config.databaseUrl, HRSYNC_CONFIG: organisationPath, LOG_LEVEL: 'warn' };
-    return run(process.execPath, ['bin/hrsync.mjs', ...args], { env, timeout: 60_000 }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
-  };
+  const hrsync = (...args: string[]) => runHrsync(stackEnvironment(stack, dir), ...args);
 
   it('lists the queue, refuses a wrong approver with the reason, and approves', async () => {
     const { p, workflowId } = await ambiguousHire();

@@ -1,52 +1,26 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, isoDateOf } from '../domain/dates';
 import { bambooRecord, hireEvent, sampleRoster } from '../simulators/roster';
-import { eventually, startTestStack, type TestStack } from './support/stack';
+import { eventually, runHrsync, stackEnvironment, startTestStack, type TestStack } from './support/stack';
 
 // The `hrsync` command as users run it (a separate process, configured by the environment),
 // against the test stack: the --json shapes of SPEC §8 and errors on stderr.
 
-const run = promisify(execFile);
 let stack: TestStack;
 let env: NodeJS.ProcessEnv;
 const home = mkdtempSync(join(tmpdir(), 'hrsync-cli-'));
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const { config } = stack;
-  env = {
-    ...process.env,
-    HRSYNC_HOME: home,
-    TEMPORAL_ADDRESS: config.temporalAddress,
-    DATABASE_URL: config.databaseUrl,
-    HRSYNC_URL: config.bridgeUrl,
-    HRSYNC_WEBHOOK_SECRET: config.webhookSecret,
-    HRIS_BASE_URL: config.hris.baseUrl,
-    HRIS_COMPANY: config.hris.company,
-    HRIS_API_KEY: config.hris.apiKey,
-    LMS_BASE_URL: config.lms.baseUrl,
-    LMS_CLIENT_ID: config.lms.clientId,
-    LMS_CLIENT_SECRET: config.lms.clientSecret,
-    OPENAI_API_KEY: '',
-    LOG_LEVEL: 'warn',
-  };
+  // No LLM here: the mapper must say the deterministic mapper answered because none is configured.
+  env = { ...stackEnvironment(stack, home), OPENAI_API_KEY: '' };
 });
 afterAll(async () => stack?.stop());
 
-const hrsync = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/hrsync.mjs', ...args], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
+const hrsync = (...args: string[]) => runHrsync(env, ...args);
 
 describe('hrsync event, status and plan', () => {
   const person = sampleRoster(isoDateOf(new Date()), 'Y')[7]!; // a registered nurse at the clinic

@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pino from 'pino';
@@ -149,29 +152,45 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
   }
 }
 
+/** The environment an hrsync process (worker, CLI) needs to work against this stack. */
+export function stackEnvironment(stack: TestStack, home: string): NodeJS.ProcessEnv {
+  const { config } = stack;
+  return {
+    ...process.env,
+    HRSYNC_HOME: home,
+    TEMPORAL_ADDRESS: config.temporalAddress,
+    DATABASE_URL: config.databaseUrl,
+    HRSYNC_TASK_QUEUE: config.taskQueue,
+    HRSYNC_URL: config.bridgeUrl,
+    HRSYNC_WEBHOOK_SECRET: config.webhookSecret,
+    HRIS_BASE_URL: config.hris.baseUrl,
+    HRIS_COMPANY: config.hris.company,
+    HRIS_API_KEY: config.hris.apiKey,
+    LMS_BASE_URL: config.lms.baseUrl,
+    LMS_CLIENT_ID: config.lms.clientId,
+    LMS_CLIENT_SECRET: config.lms.clientSecret,
+    OPENAI_API_KEY: config.ai.apiKey ?? '',
+    OPENAI_BASE_URL: config.ai.baseUrl ?? '',
+    OPENAI_MODEL: config.ai.model,
+    HRSYNC_CONFIG: config.organisationPath ?? '',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 /** A worker in its own process (so a test can SIGKILL it), configured like `hrsync worker`. */
 export function spawnWorker(stack: TestStack): ChildProcess {
-  const { config } = stack;
   return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: config.temporalAddress,
-      DATABASE_URL: config.databaseUrl,
-      HRSYNC_TASK_QUEUE: config.taskQueue,
-      HRSYNC_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-      HRIS_BASE_URL: config.hris.baseUrl,
-      HRIS_COMPANY: config.hris.company,
-      HRIS_API_KEY: config.hris.apiKey,
-      LMS_BASE_URL: config.lms.baseUrl,
-      LMS_CLIENT_ID: config.lms.clientId,
-      LMS_CLIENT_SECRET: config.lms.clientSecret,
-      OPENAI_API_KEY: config.ai.apiKey ?? '',
-      OPENAI_BASE_URL: config.ai.baseUrl ?? '',
-      OPENAI_MODEL: config.ai.model,
-      HRSYNC_CONFIG: config.organisationPath ?? '',
-      LOG_LEVEL: 'warn',
-    },
+    env: { ...stackEnvironment(stack, mkdtempSync(join(tmpdir(), 'hrsync-worker-'))), HRSYNC_WORKFLOW_BUNDLE: inject('workflowBundlePath') },
     stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Runs `hrsync …` as a separate process against the stack; never throws, answers code and output. */
+export async function runHrsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    execFile(process.execPath, ['bin/hrsync.mjs', ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolveRun({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
   });
 }
 
