@@ -3,6 +3,7 @@ import { loadConfig, requireDatabaseUrl } from '../stack/config';
 import { createPool, migrate } from '../stack/database';
 import { serve } from '../stack/http';
 import { logger } from '../stack/logger';
+import { bambooHr } from '../activities/hris';
 import { createBridge } from './bridge';
 
 /** The bridge on its own, for deployments: everything comes from the environment. */
@@ -15,7 +16,14 @@ export async function runBridge(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const server = await serve(
-    createBridge({ temporal, pool, taskQueue: config.taskQueue, webhookSecret: config.webhookSecret, logger }),
+    createBridge({
+      temporal,
+      pool,
+      taskQueue: config.taskQueue,
+      secrets: { webhook: config.webhookSecret, bamboohr: config.surfaces.bamboohrWebhookKey, okta: config.surfaces.oktaHookSecret, scim: config.surfaces.scimToken },
+      hris: bambooHr(config.hris),
+      logger,
+    }),
     config.bridgePort,
     process.env.HRSYNC_BIND ?? '0.0.0.0',
   );

@@ -18,6 +18,7 @@ const Runtime = z.object({
   embeddedDatabase: z.boolean().optional(),
   bridgeUrl: z.string().optional(),
   webhookSecret: z.string().optional(),
+  surfaces: z.object({ bamboohrWebhookKey: z.string().optional(), oktaHookSecret: z.string().optional(), scimToken: z.string().optional() }).optional(),
   hris: z.object({ baseUrl: z.string(), company: z.string(), apiKey: z.string() }).optional(),
   lms: z.object({ baseUrl: z.string(), clientId: z.string(), clientSecret: z.string() }).optional(),
   pid: z.number().optional(),
@@ -44,6 +45,8 @@ export interface HrsyncConfig {
   bridgeUrl: string;
   bridgePort: number;
   webhookSecret: string | undefined;
+  /** Secrets of the vendor surfaces of the bridge; a surface without one answers 503. */
+  surfaces: { bamboohrWebhookKey?: string; oktaHookSecret?: string; scimToken?: string };
   hris: { baseUrl: string; company: string; apiKey: string };
   ai: { apiKey?: string; baseUrl?: string; model: string; timeoutMs: number };
   /** The organisation file; unset: the bundled sample. */
@@ -70,6 +73,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
     bridgeUrl: env.HRSYNC_URL || runtime.bridgeUrl || `http://127.0.0.1:${bridgePort}`,
     bridgePort,
     webhookSecret: env.HRSYNC_WEBHOOK_SECRET || runtime.webhookSecret,
+    surfaces: {
+      bamboohrWebhookKey: env.BAMBOOHR_WEBHOOK_KEY || runtime.surfaces?.bamboohrWebhookKey || undefined,
+      oktaHookSecret: env.OKTA_EVENT_HOOK_SECRET || runtime.surfaces?.oktaHookSecret || undefined,
+      scimToken: env.SCIM_BEARER_TOKEN || runtime.surfaces?.scimToken || undefined,
+    },
     hris: {
       baseUrl: env.HRIS_BASE_URL || runtime.hris?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.hris}`,
       company: env.HRIS_COMPANY || runtime.hris?.company || 'gulfcoast',
@@ -105,6 +113,9 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   DATABASE_URL: 'PostgreSQL URL for the audit trail; unset: embedded PGlite under .hrsync/',
   HRSYNC_CONFIG: 'the organisation file (YAML or JSON); unset: the bundled sample organisation',
   HRSYNC_WEBHOOK_SECRET: 'HMAC secret for POST /events; unset under `hrsync start`: generated into .hrsync/runtime.json',
+  BAMBOOHR_WEBHOOK_KEY: 'private key of the BambooHR webhook (HMAC-SHA256 of body + timestamp); unset: POST /webhooks/bamboohr answers 503',
+  OKTA_EVENT_HOOK_SECRET: 'the Authorization header value set on the Okta event hook; unset: /webhooks/okta answers 503',
+  SCIM_BEARER_TOKEN: 'the bearer token the identity provider sends to /scim/v2; unset: SCIM answers 503',
   HRSYNC_PORT: 'port of the bridge (default 8080)',
   HRSYNC_URL: 'where `hrsync event` sends events (default http://127.0.0.1:$HRSYNC_PORT)',
   HRSYNC_HOME: 'state folder of the embedded stack (default .hrsync)',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { bambooHr } from '../activities/hris';
 import { createBridge } from '../client/bridge';
 import { loadOrganisation } from '../domain/load-organisation';
 import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
@@ -108,6 +109,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       urls['LMS simulator'] = `${lmsSimulator.url}/sim/state`;
     }
     runtime.webhookSecret = env.HRSYNC_WEBHOOK_SECRET || randomBytes(24).toString('hex');
+    // Each vendor surface gets a secret of its own for the local stack; the environment's wins.
+    runtime.surfaces = {
+      bamboohrWebhookKey: env.BAMBOOHR_WEBHOOK_KEY || randomBytes(24).toString('hex'),
+      oktaHookSecret: env.OKTA_EVENT_HOOK_SECRET || randomBytes(24).toString('hex'),
+      scimToken: env.SCIM_BEARER_TOKEN || randomBytes(24).toString('hex'),
+    };
 
     const config = loadConfig(env, runtime);
     const pool = createPool(databaseUrl, { embedded: !!runtime.embeddedDatabase });
@@ -133,7 +140,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.temporalNamespace });
     const bridge = await serve(
-      createBridge({ temporal, pool, taskQueue: config.taskQueue, webhookSecret: runtime.webhookSecret, logger }),
+      createBridge({
+        temporal,
+        pool,
+        taskQueue: config.taskQueue,
+        secrets: { webhook: runtime.webhookSecret, bamboohr: config.surfaces.bamboohrWebhookKey, okta: config.surfaces.oktaHookSecret, scim: config.surfaces.scimToken },
+        hris: bambooHr(config.hris),
+        logger,
+      }),
       ephemeral ? 0 : config.bridgePort,
     );
     stops.push(bridge.close);

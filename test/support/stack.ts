@@ -16,6 +16,7 @@ import type { HrsyncConfig } from '../../stack/config';
 import { createPool } from '../../stack/database';
 import { serve } from '../../stack/http';
 import { connectSystems } from '../../stack/systems';
+import { bambooHr } from '../../activities/hris';
 import { startHrisSimulator } from '../../simulators/hris';
 import { startLmsSimulator, type LmsSimulatorOptions } from '../../simulators/lms';
 import { createHrsyncWorker } from '../../workers/worker';
@@ -44,6 +45,7 @@ export async function startTestStack(options: StackOptions = {}) {
   const lms = await startLmsSimulator({ courses: organisation.courses, branches: organisation.branches, clientSecret: lmsSecret, ...options.lms });
   const taskQueue = `test-${randomUUID()}`;
   const webhookSecret = randomBytes(16).toString('hex');
+  const surfaceSecrets = { bamboohr: randomBytes(16).toString('hex'), okta: randomBytes(16).toString('hex'), scim: randomBytes(16).toString('hex') };
   const config: HrsyncConfig = {
     temporalAddress,
     temporalNamespace: 'default',
@@ -53,6 +55,7 @@ export async function startTestStack(options: StackOptions = {}) {
     bridgeUrl: '',
     bridgePort: 0,
     webhookSecret,
+    surfaces: { bamboohrWebhookKey: surfaceSecrets.bamboohr, oktaHookSecret: surfaceSecrets.okta, scimToken: surfaceSecrets.scim },
     hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
     lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
     ai: options.ai ?? { model: 'none', timeoutMs: 2000 },
@@ -77,7 +80,7 @@ export async function startTestStack(options: StackOptions = {}) {
     workerRun = worker.run();
   }
 
-  const bridgeApp = createBridge({ temporal: client, pool, taskQueue, webhookSecret, logger: pino({ level: 'silent' }) });
+  const bridgeApp = createBridge({ temporal: client, pool, taskQueue, secrets: { webhook: webhookSecret, ...surfaceSecrets }, hris: bambooHr(config.hris), logger: pino({ level: 'silent' }) });
   const bridge = await serve(bridgeApp);
   config.bridgeUrl = bridge.url;
 

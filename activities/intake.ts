@@ -1,0 +1,121 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { HrEvent, HrProfile } from '../domain/hr-event';
+import { EmployeeIdKey, entityWorkflowId, hrEventSignal, WORKFLOW_FOR_EVENT } from '../workflows/definitions';
+
+// The intake of canonical HR events, wherever they came from (POST /events, a BambooHR webhook,
+// an Okta hook, SCIM, an SFTP file): each event id is taken once, handed to the employee's entity
+// workflow, and recorded; vendor deliveries are kept raw, rejected ones in the dead-letter table.
+
+export interface IntakeDeps {
+  temporal: Client;
+  pool: pg.Pool;
+  taskQueue: string;
+}
+
+export interface Submission {
+  status: 'accepted' | 'duplicate';
+  eventId: string;
+  workflowId: string;
+  /** The child workflow that will handle the event, when one will. */
+  eventWorkflowId: string | null;
+}
+
+/**
+ * Takes one event: a redelivered id starts nothing (and says so); a new one is signalled to the
+ * employee's entity workflow (started if needed) within the same transaction that records it, so
+ * a failure to reach Temporal leaves nothing recorded and the sender can retry.
+ */
+export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: string): Promise<Submission> {
+  const employeeId = event.employee.id;
+  const workflowId = entityWorkflowId(employeeId);
+  // An extension of a running contract only moves the entity workflow's timers.
+  const handler = event.type === 'contract_extension' ? null : WORKFLOW_FOR_EVENT[event.type];
+  const eventWorkflowId = handler ? `${handler}-${employeeId}-${event.id}` : null;
+  const db = await deps.pool.connect();
+  try {
+    await db.query('BEGIN');
+    // A concurrent delivery of the same id waits here on the primary key until this one commits.
+    const inserted = await db.query(
+      `INSERT INTO hr_events (event_id, employee_id, type, source, workflow_id, payload) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [event.id, employeeId, event.type, event.source, workflowId, rawBody],
+    );
+    const audit = (result: string, detail: Record<string, unknown>) =>
+      db.query(
+        `INSERT INTO audit_log (employee_id, event_id, workflow_id, kind, action, result, detail) VALUES ($1, $2, $3, 'delivery', $4, $5, $6)`,
+        [employeeId, event.id, workflowId, event.type, result, JSON.stringify(detail)],
+      );
+    if (!inserted.rowCount) {
+      const seen = await db.query(`UPDATE hr_events SET deliveries = deliveries + 1 WHERE event_id = $1 RETURNING deliveries`, [event.id]);
+      await audit('redelivery', { source: event.source, delivery: seen.rows[0]?.deliveries });
+      await db.query('COMMIT');
+      return { status: 'duplicate', eventId: event.id, workflowId, eventWorkflowId };
+    }
+    await deps.temporal.workflow.signalWithStart('employeeLifecycle', {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      args: [{ employeeId }],
+      signal: hrEventSignal,
+      signalArgs: [event],
+      typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
+      memo: { summary: `HR lifecycle of employee ${employeeId}` },
+    });
+    await db.query(`UPDATE hr_events SET submitted_at = now() WHERE event_id = $1`, [event.id]);
+    await audit('accepted', { source: event.source, delivery: 1 });
+    await db.query('COMMIT');
+    return { status: 'accepted', eventId: event.id, workflowId, eventWorkflowId };
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+export interface DeadLetter {
+  source: string;
+  endpoint: string;
+  status: number;
+  reason: string;
+  detail?: unknown;
+  headers: Record<string, unknown>;
+  rawBody: string;
+}
+
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', 'x-api-key']);
+
+export function keepableHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SECRET_HEADERS.has(k.toLowerCase()) ? '[redacted]' : v]));
+}
+
+export async function recordDeadLetter(pool: pg.Pool, letter: DeadLetter): Promise<number> {
+  const res = await pool.query(
+    `INSERT INTO dead_letters (source, endpoint, status, reason, detail, headers, raw_body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [letter.source, letter.endpoint, letter.status, letter.reason, letter.detail === undefined ? null : JSON.stringify(letter.detail), JSON.stringify(keepableHeaders(letter.headers)), letter.rawBody],
+  );
+  return Number(res.rows[0].id);
+}
+
+/** Keeps an accepted vendor delivery as it arrived, with the canonical events it produced. */
+export async function keepDelivery(pool: pg.Pool, d: { source: string; endpoint: string; headers: Record<string, unknown>; rawBody: string; eventIds: string[]; note?: string }): Promise<number> {
+  const res = await pool.query(
+    `INSERT INTO raw_deliveries (source, endpoint, headers, raw_body, event_ids, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+    [d.source, d.endpoint, JSON.stringify(keepableHeaders(d.headers)), d.rawBody, d.eventIds, d.note ?? null],
+  );
+  return Number(res.rows[0].id);
+}
+
+/** The last profile of this employee seen from this source, for turning a change into events. */
+export async function readSnapshot(pool: pg.Pool, source: string, employeeId: string): Promise<HrProfile | null> {
+  const res = await pool.query(`SELECT profile FROM hr_snapshots WHERE source = $1 AND employee_id = $2`, [source, employeeId]);
+  return (res.rows[0]?.profile as HrProfile | undefined) ?? null;
+}
+
+export async function writeSnapshot(pool: pg.Pool, source: string, profile: HrProfile): Promise<void> {
+  await pool.query(
+    `INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, $3)
+     ON CONFLICT (source, employee_id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()`,
+    [source, profile.id, JSON.stringify(profile)],
+  );
+}
