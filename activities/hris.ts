@@ -7,6 +7,8 @@ import { callVendor } from './http';
 export interface Hris {
   /** The current profile, or null when the HRIS has no such employee. */
   getProfile(employeeId: string): Promise<HrProfile | null>;
+  /** The employee whose work email this is (how an identity provider's login is matched), or null. */
+  findEmployeeIdByEmail(email: string): Promise<string | null>;
 }
 
 export interface BambooHrConfig {
@@ -106,6 +108,16 @@ export function bambooHr(config: BambooHrConfig): Hris {
         accept: [404],
       });
       return res.status === 404 ? null : profileFromBambooHr(res.body);
+    },
+    async findEmployeeIdByEmail(email) {
+      const res = await callVendor<{ employees: { id: string | number; workEmail?: string | null }[] }>({
+        system: 'HRIS',
+        url: `${api}/employees/directory`,
+        headers: { authorization: auth },
+      });
+      const wanted = email.trim().toLowerCase();
+      const match = res.body.employees.find((e) => (e.workEmail ?? '').trim().toLowerCase() === wanted);
+      return match ? String(match.id) : null;
     },
   };
 }

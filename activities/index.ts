@@ -2,6 +2,8 @@ import type { Organisation } from '../domain/organisation';
 import { aiActivities, type AiMapper } from './ai';
 import { auditActivities, type AuditStore } from './audit';
 import { hrisActivities, type Hris } from './hris';
+import { identityActivities } from './identity';
+import type { IntakeDeps } from './intake';
 import { lmsActivities, type Lms } from './lms';
 import { organisationActivities } from './organisation';
 
@@ -11,6 +13,8 @@ export interface Systems {
   audit: AuditStore;
   ai: AiMapper;
   organisation: () => Organisation;
+  /** For activities that hand canonical events to the entity workflows (identity events). */
+  intake: IntakeDeps;
 }
 
 export function createActivities(systems: Systems) {
@@ -20,6 +24,7 @@ export function createActivities(systems: Systems) {
     ...auditActivities(systems.audit),
     ...organisationActivities(systems.organisation),
     ...aiActivities(systems.ai, systems.organisation),
+    ...identityActivities(systems.hris, systems.intake.pool, systems.intake),
   };
 }
 

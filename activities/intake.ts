@@ -112,6 +112,35 @@ export async function readSnapshot(pool: pg.Pool, source: string, employeeId: st
   return (res.rows[0]?.profile as HrProfile | undefined) ?? null;
 }
 
+/**
+ * Records `profile` as the latest seen and returns the one it replaces, atomically: two
+ * notifications about the same employee arriving together (BambooHR sends "created" and
+ * "updated" back to back) see one change, not the same change twice.
+ */
+export async function swapSnapshot(pool: pg.Pool, source: string, profile: HrProfile): Promise<HrProfile | null> {
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    // The first writer creates the row; a concurrent one waits here, then sees what the first wrote.
+    await db.query(`INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, 'null'::jsonb) ON CONFLICT DO NOTHING`, [source, profile.id]);
+    const old = await db.query(`SELECT profile FROM hr_snapshots WHERE source = $1 AND employee_id = $2 FOR UPDATE`, [source, profile.id]);
+    await db.query(`UPDATE hr_snapshots SET profile = $3, updated_at = now() WHERE source = $1 AND employee_id = $2`, [source, profile.id, JSON.stringify(profile)]);
+    await db.query('COMMIT');
+    return (old.rows[0]?.profile as HrProfile | null) ?? null;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+/** Puts back the snapshot a failed hand-over replaced, so the change is seen again on the retry. */
+export async function restoreSnapshot(pool: pg.Pool, source: string, employeeId: string, previous: HrProfile | null): Promise<void> {
+  if (previous) await writeSnapshot(pool, source, previous);
+  else await pool.query(`DELETE FROM hr_snapshots WHERE source = $1 AND employee_id = $2`, [source, employeeId]);
+}
+
 export async function writeSnapshot(pool: pg.Pool, source: string, profile: HrProfile): Promise<void> {
   await pool.query(
     `INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, $3)

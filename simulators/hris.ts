@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createApp, serve, type RunningServer } from './http';
 
@@ -28,19 +29,40 @@ export type BambooEmployee = {
   customSponsorEId?: string | null;
 };
 
+export interface HrisWebhook {
+  url: string;
+  privateKey: string;
+  /** BambooHR offers both: event-based ({type, data}) or field-based ({employees: [{fields}]}). */
+  format?: 'event' | 'field';
+}
+
 export interface HrisSimulatorOptions {
   port?: number;
   company?: string;
   apiKey?: string;
   employees?: BambooEmployee[];
+  /** Where HR edits are announced, signed like BambooHR (HMAC-SHA256 of body + timestamp). */
+  webhook?: HrisWebhook;
+}
+
+export interface WebhookDelivery {
+  at: string;
+  employeeId: string;
+  type: string;
+  attempts: number;
+  status: number | null;
 }
 
 export interface HrisSimulator extends RunningServer {
   company: string;
   apiKey: string;
-  /** Creates or replaces an employee as HR would in the HRIS screens. */
+  /** Creates or replaces an employee as HR would in the HRIS screens (and announces it, when a webhook is set). */
   upsertEmployee(employee: BambooEmployee): void;
   employees(): BambooEmployee[];
+  setWebhook(webhook: HrisWebhook | undefined): void;
+  /** Every webhook delivery so far; `idle()` waits for those still retrying. */
+  webhookDeliveries(): WebhookDelivery[];
+  idle(): Promise<void>;
 }
 
 const DATE_FIELDS = new Set(['hireDate', 'terminationDate', 'customContractStart', 'customContractEnd']);
@@ -49,6 +71,42 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
   const company = options.company ?? 'gulfcoast';
   const apiKey = options.apiKey ?? 'hris-dev-key';
   const employees = new Map<string, { record: BambooEmployee; lastChanged: string; action: 'Inserted' | 'Updated' | 'Deleted' }>();
+  let webhook = options.webhook;
+  const deliveries: WebhookDelivery[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  // Like BambooHR: POST, signed, retried on a 5xx (never on a 4xx), a few times.
+  const announce = (record: BambooEmployee, previous: BambooEmployee | undefined) => {
+    if (!webhook) return;
+    const { url, privateKey, format = 'event' } = webhook;
+    const changedFields = Object.keys(record).filter((k) => (record as Record<string, unknown>)[k] !== (previous as Record<string, unknown> | undefined)?.[k]);
+    const type = previous ? 'employee.updated' : 'employee.created';
+    const body = JSON.stringify(
+      format === 'event'
+        ? { type, timestamp: new Date().toISOString(), data: { companyId: company, employeeId: record.id, changedFields } }
+        : { employees: [{ id: record.id, action: previous ? 'Updated' : 'Created', timestamp: new Date().toISOString(), changedFields, fields: Object.fromEntries(changedFields.map((f) => [f, { value: (record as Record<string, unknown>)[f] }])) }] },
+    );
+    const delivery: WebhookDelivery = { at: new Date().toISOString(), employeeId: record.id, type, attempts: 0, status: null };
+    deliveries.push(delivery);
+    const send = async () => {
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        delivery.attempts = attempt;
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const signature = createHmac('sha256', privateKey).update(body + timestamp).digest('hex');
+        try {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-bamboohr-timestamp': timestamp, 'x-bamboohr-signature': signature }, body });
+          delivery.status = res.status;
+          if (res.status < 500) return;
+        } catch {
+          delivery.status = null;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    };
+    const p = send().finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
   const upsertEmployee = (record: BambooEmployee) => {
     const existing = employees.get(record.id);
     employees.set(record.id, {
@@ -56,6 +114,7 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
       lastChanged: new Date().toISOString().replace(/\.\d+Z$/, '+00:00'),
       action: existing ? 'Updated' : 'Inserted',
     });
+    announce(employees.get(record.id)!.record, existing?.record);
   };
   for (const e of options.employees ?? []) upsertEmployee(e);
 
@@ -124,6 +183,9 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
     apiKey,
     upsertEmployee,
     employees: () => [...employees.values()].map((e) => e.record),
+    setWebhook: (w) => void (webhook = w),
+    webhookDeliveries: () => deliveries.map((d) => ({ ...d })),
+    idle: async () => void (await Promise.all([...inFlight])),
   };
 }
 

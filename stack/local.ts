@@ -120,6 +120,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pool = createPool(databaseUrl, { embedded: !!runtime.embeddedDatabase });
     stops.push(() => pool.end());
 
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.temporalNamespace });
+
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     stops.push(() => nativeConnection.close());
     progress('Worker: bundling the workflows…');
@@ -127,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       connection: nativeConnection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      systems: connectSystems(config, pool),
+      systems: connectSystems(config, pool, temporal),
     });
     const running = worker.run();
     stops.push(async () => {
@@ -136,9 +140,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await running;
     });
 
-    const connection = await Connection.connect({ address: temporalAddress });
-    stops.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.temporalNamespace });
     const bridge = await serve(
       createBridge({
         temporal,

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Systems } from '../activities';
 import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
@@ -8,12 +9,13 @@ import { loadOrganisation } from '../domain/load-organisation';
 import type { HrsyncConfig } from './config';
 
 /** The adapters chosen by configuration, wired to the systems they touch. */
-export function connectSystems(config: HrsyncConfig, pool: pg.Pool): Systems {
+export function connectSystems(config: HrsyncConfig, pool: pg.Pool, temporal: Client): Systems {
   return {
     hris: bambooHr(config.hris),
     lms: docebo(config.lms),
     audit: postgresAuditStore(pool),
     ai: aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }),
     organisation: () => loadOrganisation(config.organisationPath),
+    intake: { temporal, pool, taskQueue: config.taskQueue },
   };
 }

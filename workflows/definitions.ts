@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApprovalOutcome, PendingApproval } from '../domain/approval';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { HrEvent, HrEventType } from '../domain/hr-event';
+import type { IdentityEvent } from '../domain/identity';
 
 // The names the outside world uses to talk to hrsync's workflows: the bridge, the CLI and the
 // Temporal Web UI all go through these.
@@ -55,3 +56,6 @@ export const WORKFLOW_FOR_EVENT: Record<HrEventType, string> = {
   // While the contract runs, an extension only moves its timers; after it ran out, it reopens the account.
   contract_extension: 'onboarding',
 };
+
+/** One identity-provider event for the identity workflow of that login, which takes them in order. */
+export const identityEventSignal = defineSignal<[IdentityEvent]>('identityEvent');

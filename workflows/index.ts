@@ -5,3 +5,4 @@ export { transfer } from './transfer';
 export { offboarding } from './offboarding';
 export { contractorExpiry } from './contractor-expiry';
 export { accessGrant } from './access-grant';
+export { identityLifecycle } from './identity';

@@ -74,7 +74,7 @@ export async function startTestStack(options: StackOptions = {}) {
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
-      systems: connectSystems(config, pool),
+      systems: connectSystems(config, pool, client),
       workflowBundlePath: inject('workflowBundlePath'),
     });
     workerRun = worker.run();
