@@ -5,6 +5,7 @@ import { serve } from '../stack/http';
 import { logger } from '../stack/logger';
 import { bambooHr } from '../activities/hris';
 import { createBridge } from './bridge';
+import { sftpSettingsFromEnvironment, startSftpPoller } from './sftp-batch';
 
 /** The bridge on its own, for deployments: everything comes from the environment. */
 export async function runBridge(): Promise<void> {
@@ -28,10 +29,14 @@ export async function runBridge(): Promise<void> {
     process.env.HRSYNC_BIND ?? '0.0.0.0',
   );
   logger.info({ url: server.url }, 'bridge listening');
+  // The nightly CSV export of a legacy HRIS, when one is configured.
+  const sftp = sftpSettingsFromEnvironment();
+  const poller = sftp ? startSftpPoller({ intake: { temporal, pool, taskQueue: config.taskQueue }, sftp: sftp.sftp, intervalMs: sftp.intervalMs, logger }) : null;
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  await poller?.stop();
   await server.close();
   await connection.close();
   await pool.end();

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { bambooHr } from '../activities/hris';
 import { createBridge } from '../client/bridge';
+import { sftpSettingsFromEnvironment, startSftpPoller } from '../client/sftp-batch';
 import { loadOrganisation } from '../domain/load-organisation';
 import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
 import { startLmsSimulator, type LmsSimulator } from '../simulators/lms';
@@ -152,6 +153,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ephemeral ? 0 : config.bridgePort,
     );
     stops.push(bridge.close);
+    const sftp = sftpSettingsFromEnvironment(env);
+    if (sftp) {
+      const poller = startSftpPoller({ intake: { temporal, pool, taskQueue: config.taskQueue }, sftp: sftp.sftp, intervalMs: sftp.intervalMs, logger });
+      stops.push(() => poller.stop());
+      urls['SFTP batch'] = `sftp://${sftp.sftp.host}:${sftp.sftp.port}${sftp.sftp.directory ?? '/outbound'}`;
+    }
     runtime.bridgeUrl = bridge.url;
     urls.Bridge = `${bridge.url}/events (health: ${bridge.url}/healthz)`;
 
