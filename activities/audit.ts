@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AuditEntry, AuditRecord } from '../domain/audit';
 import type { ArchivedRecord } from '../domain/lifecycle';
+import { storableJson } from './intake';
 
 // What hrsync itself keeps in PostgreSQL: the audit trail, archived training records, the
 // identity-provider groups people were granted, and the outbox of notifications.
@@ -57,9 +58,9 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
           e.runId ?? null,
           e.kind,
           e.action,
-          e.step === undefined ? null : JSON.stringify(e.step),
+          e.step === undefined ? null : storableJson(e.step),
           e.result,
-          e.detail === undefined ? null : JSON.stringify(e.detail),
+          e.detail === undefined ? null : storableJson(e.detail),
           e.idempotencyKey ?? null,
         );
         return `(${cols.map((_, j) => `$${i * cols.length + j + 1}`).join(', ')})`;

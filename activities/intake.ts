@@ -39,7 +39,7 @@ export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: s
     const inserted = await db.query(
       `INSERT INTO hr_events (event_id, employee_id, type, source, workflow_id, payload) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [event.id, employeeId, event.type, event.source, workflowId, rawBody],
+      [event.id, employeeId, event.type, event.source, workflowId, rawBody.replace(/\\u0000/g, '\\\\u0000')],
     );
     const audit = (result: string, detail: Record<string, unknown>) =>
       db.query(
@@ -73,6 +73,18 @@ export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: s
   }
 }
 
+// PostgreSQL's text and jsonb cannot hold a NUL character. Input that carries one is still kept:
+// a raw body as base64 (marked so), JSON with its \u0000 escapes spelled out.
+const NUL = /\u0000/;
+
+export function storableText(raw: string): { text: string; encoding: 'utf8' | 'base64' } {
+  return NUL.test(raw) ? { text: Buffer.from(raw, 'utf8').toString('base64'), encoding: 'base64' } : { text: raw, encoding: 'utf8' };
+}
+
+export function storableJson(value: unknown): string {
+  return JSON.stringify(value).replace(/\\u0000/g, '\\\\u0000');
+}
+
 export interface DeadLetter {
   source: string;
   endpoint: string;
@@ -90,18 +102,21 @@ export function keepableHeaders(headers: Record<string, unknown>): Record<string
 }
 
 export async function recordDeadLetter(pool: pg.Pool, letter: DeadLetter): Promise<number> {
+  const raw = storableText(letter.rawBody);
+  const detail = raw.encoding === 'base64' ? { ...(letter.detail as object | undefined), rawEncoding: 'base64' } : letter.detail;
   const res = await pool.query(
     `INSERT INTO dead_letters (source, endpoint, status, reason, detail, headers, raw_body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [letter.source, letter.endpoint, letter.status, letter.reason, letter.detail === undefined ? null : JSON.stringify(letter.detail), JSON.stringify(keepableHeaders(letter.headers)), letter.rawBody],
+    [letter.source, letter.endpoint, letter.status, letter.reason.replace(/\u0000/g, '\\0'), detail === undefined ? null : storableJson(detail), storableJson(keepableHeaders(letter.headers)), raw.text],
   );
   return Number(res.rows[0].id);
 }
 
 /** Keeps an accepted vendor delivery as it arrived, with the canonical events it produced. */
 export async function keepDelivery(pool: pg.Pool, d: { source: string; endpoint: string; headers: Record<string, unknown>; rawBody: string; eventIds: string[]; note?: string }): Promise<number> {
+  const raw = storableText(d.rawBody);
   const res = await pool.query(
     `INSERT INTO raw_deliveries (source, endpoint, headers, raw_body, event_ids, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [d.source, d.endpoint, JSON.stringify(keepableHeaders(d.headers)), d.rawBody, d.eventIds, d.note ?? null],
+    [d.source, d.endpoint, storableJson(keepableHeaders(d.headers)), raw.text, d.eventIds, raw.encoding === 'base64' ? `${d.note ?? ''} (raw body base64: it holds NUL characters)`.trim() : (d.note ?? null)],
   );
   return Number(res.rows[0].id);
 }

@@ -22,7 +22,8 @@ function employeePart(profile: HrProfile): EmployeeProfile {
   return employee;
 }
 
-const terminated = (p: HrProfile | null) => !!p?.terminationDate && p.terminationDate.slice(0, 10) >= p.startDate;
+// A termination before the start date counts too (an offer withdrawn); adapters drop dates that belong to an earlier employment.
+const terminated = (p: HrProfile | null) => !!p?.terminationDate;
 
 /**
  * The events that take an employee from `previous` (null: never seen) to `current`: a hire or a
