@@ -62,6 +62,13 @@ export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: s
       memo: { summary: `HR lifecycle of employee ${employeeId}` },
     });
     await db.query(`UPDATE hr_events SET submitted_at = now() WHERE event_id = $1`, [event.id]);
+    // The last profile hrsync was told about, whatever the source: what the next change from a
+    // source that has not spoken of this person yet is compared with.
+    await db.query(
+      `INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, $3)
+       ON CONFLICT (source, employee_id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()`,
+      [INTAKE_SOURCE, employeeId, storableJson({ ...event.employee, terminationDate: event.termination?.date ?? null })],
+    );
     await audit('accepted', { source: event.source, delivery: 1 });
     await db.query('COMMIT');
     return { status: 'accepted', eventId: event.id, workflowId, eventWorkflowId };
@@ -121,10 +128,23 @@ export async function keepDelivery(pool: pg.Pool, d: { source: string; endpoint:
   return Number(res.rows[0].id);
 }
 
+/** The snapshot source of every canonical event taken, whichever surface it came through. */
+export const INTAKE_SOURCE = 'intake';
+
 /** The last profile of this employee seen from this source, for turning a change into events. */
 export async function readSnapshot(pool: pg.Pool, source: string, employeeId: string): Promise<HrProfile | null> {
   const res = await pool.query(`SELECT profile FROM hr_snapshots WHERE source = $1 AND employee_id = $2`, [source, employeeId]);
   return (res.rows[0]?.profile as HrProfile | undefined) ?? null;
+}
+
+/**
+ * What a source's change is compared with: its own last snapshot, else the profile of the last
+ * event hrsync took for the person from anywhere (so the first BambooHR webhook about someone
+ * hired through the API is seen as the change it is, not as a second hire).
+ */
+export async function previousProfile(pool: pg.Pool, source: string, employeeId: string, own?: HrProfile | null): Promise<HrProfile | null> {
+  const mine = own === undefined ? await readSnapshot(pool, source, employeeId) : own;
+  return mine ?? (await readSnapshot(pool, INTAKE_SOURCE, employeeId));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { readSnapshot, restoreSnapshot, swapSnapshot } from '../activities/intake';
+import { previousProfile, readSnapshot, restoreSnapshot, swapSnapshot } from '../activities/intake';
 import { changeEvents } from '../domain/changes';
 import { describeInvalid, type HrEvent, type HrProfile } from '../domain/hr-event';
 import type { BridgeContext } from './bridge';
@@ -110,7 +110,7 @@ export function registerBambooHrWebhooks(app: FastifyInstance, ctx: BridgeContex
         current = { ...last, terminationDate: occurredAt.slice(0, 10) };
       }
       const previous = await swapSnapshot(ctx.pool, BAMBOOHR_SOURCE, current);
-      const derived = changeEvents(previous, current, { source: BAMBOOHR_SOURCE, occurredAt, idPrefix: `bamboohr-${change.employeeId}-${delivery}` });
+      const derived = changeEvents(await previousProfile(ctx.pool, BAMBOOHR_SOURCE, change.employeeId, previous), current, { source: BAMBOOHR_SOURCE, occurredAt, idPrefix: `bamboohr-${change.employeeId}-${delivery}` });
       for (const event of derived) {
         try {
           await ctx.submit(event, raw);

@@ -131,6 +131,21 @@ export async function runDemo(): Promise<boolean> {
     }
     write(`  contract end ${leaving.id.padEnd(10)} account closed ${((Date.now() - Date.parse(endsAt)) / 1000).toFixed(1)} s after the end; ${staying.id} still ${lms.snapshot().users.find((u) => u.external_id === staying.id)?.status === '1' ? 'active' : 'CLOSED'}`);
 
+    write('\n4. HR edits a record in the HRIS (a BambooHR webhook reaches the bridge):');
+    hris.setWebhook({ url: `${stack.config.bridgeUrl}/webhooks/bamboohr`, privateKey: stack.config.surfaces.bamboohrWebhookKey! });
+    const mover = roster[5]!;
+    const moved2 = { ...mover, site: 'BAY', managerId: roster[1]!.id };
+    const editedAt = Date.now();
+    hris.upsertEmployee(bambooRecord(moved2));
+    await hris.idle();
+    const editDeadline = Date.now() + 60_000;
+    while (lms.snapshot().users.find((u) => u.external_id === mover.id)?.branches[0] !== 'BR-BAY') {
+      if (Date.now() > editDeadline) throw new Error(`${mover.id}'s move in the HRIS did not reach the LMS`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    write(`  HRIS edit     ${mover.id.padEnd(10)} location ${mover.site} → BAY: the LMS branch followed in ${Date.now() - editedAt} ms`);
+    roster[5] = moved2;
+
     const everyone = [...roster, leaving, staying];
     const rows: string[][] = [];
     let mismatches = 0;

@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseScimFilter, type Filter } from 'scim2-parse-filter';
 import { z } from 'zod';
-import { readSnapshot, writeSnapshot } from '../activities/intake';
+import { previousProfile, readSnapshot, writeSnapshot } from '../activities/intake';
 import { changeEvents } from '../domain/changes';
 import { isoDateOf } from '../domain/dates';
 import { describeInvalid, EmployeeProfile, HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
@@ -1039,7 +1039,7 @@ export function registerScim(app: FastifyInstance, ctx: BridgeContext): void {
     const employeeId = row.employee_id;
     if (!employeeId) return { eventIds: [], notes: ['no enterprise employeeNumber and no externalId: not linked to an employee, no HR event'] };
     return withLock(`employee:${employeeId}`, async () => {
-      const previous = await readSnapshot(pool, SCIM_SOURCE, employeeId);
+      const previous = await previousProfile(pool, SCIM_SOURCE, employeeId);
       const { profile, notes } = await profileOf(row.resource, employeeId, previous);
       if (!profile) return { eventIds: [], notes };
       const events = changeEvents(previous, profile, { source: SCIM_SOURCE, occurredAt, idPrefix: `scim-${row.id}-${row.version}` });

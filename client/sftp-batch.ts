@@ -48,7 +48,7 @@ import { parse } from 'csv-parse/sync';
 import SftpClient from 'ssh2-sftp-client';
 import { z } from 'zod';
 import type pg from 'pg';
-import { keepDelivery, readSnapshot, recordDeadLetter, submitHrEvent, writeSnapshot, type IntakeDeps } from '../activities/intake';
+import { keepDelivery, previousProfile, readSnapshot, recordDeadLetter, submitHrEvent, writeSnapshot, type IntakeDeps } from '../activities/intake';
 import { changeEvents } from '../domain/changes';
 import { HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
 import { logger as processLogger, type Logger } from '../stack/logger';
@@ -629,7 +629,7 @@ async function processFile(ctx: FileContext, entry: SftpClient.FileInfo): Promis
   type Outcome = { row: ParsedRow; events: BatchEvent[]; rejected: RowIssue | null };
   const outcomes = await mapLimit(good, ROW_CONCURRENCY, async (row): Promise<Outcome> => {
     const profile = row.profile!;
-    const previous = await readSnapshot(pool, SFTP_SOURCE, profile.id);
+    const previous = await previousProfile(pool, SFTP_SOURCE, profile.id);
     const events = changeEvents(previous, profile, {
       source: SFTP_SOURCE,
       occurredAt: modifiedAt,

@@ -153,6 +153,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ephemeral ? 0 : config.bridgePort,
     );
     stops.push(bridge.close);
+    // HR edits in the HRIS simulator reach the bridge as BambooHR webhooks (the demo wires its own).
+    if (hrisSimulator && !ephemeral) {
+      hrisSimulator.setWebhook({ url: `${bridge.url}/webhooks/bamboohr`, privateKey: runtime.surfaces.bamboohrWebhookKey! });
+    }
     const sftp = sftpSettingsFromEnvironment(env);
     if (sftp) {
       const poller = startSftpPoller({ intake: { temporal, pool, taskQueue: config.taskQueue }, sftp: sftp.sftp, intervalMs: sftp.intervalMs, logger });
