@@ -238,6 +238,35 @@ for (const verb of ['approve', 'reject'] as const) {
 }
 
 program
+  .command('replay')
+  .option('--workflow-id <id>', 'a workflow on the Temporal server (TEMPORAL_ADDRESS)')
+  .option('--file <history.json>', 'a history exported with: temporal workflow show -w ID -o json')
+  .option('--dir <dir>', 'every .json history in a folder (test/golden-histories is what CI replays)')
+  .option('--json', 'one JSON document on stdout')
+  .description("replays workflow histories against today's workflow code; exits non-zero if any no longer replays")
+  .action(async (opts: { workflowId?: string; file?: string; dir?: string; json?: boolean }) => {
+    const sources = [opts.workflowId, opts.file, opts.dir].filter(Boolean);
+    if (sources.length !== 1) throw new Error('give exactly one of --workflow-id, --file or --dir');
+    quietSdk();
+    const { historiesInDirectory, historyFromFile, historyFromWorkflow, replay } = await import('./replay');
+    const config = loadConfig();
+    const histories = opts.dir
+      ? historiesInDirectory(opts.dir)
+      : opts.file
+        ? [historyFromFile(opts.file)]
+        : [await withTemporal(config, (client) => historyFromWorkflow(client, opts.workflowId!))];
+    if (!opts.json) process.stderr.write(`replaying ${histories.length} histor${histories.length === 1 ? 'y' : 'ies'} against the workflows in this checkout…\n`);
+    const outcomes = await replay(histories);
+    const failed = outcomes.filter((o) => !o.ok);
+    if (opts.json) out(JSON.stringify({ replayed: outcomes.length, failed: failed.length, outcomes }, null, 2));
+    else {
+      for (const o of outcomes) out(`${o.ok ? 'ok  ' : 'FAIL'}  ${(o.workflowType ?? '?').padEnd(18)} ${o.source}${o.ok ? '' : `\n      ${o.kind}${o.eventId ? ` at event ${o.eventId}` : ''}: ${o.problem}`}`);
+      out(`${outcomes.length - failed.length}/${outcomes.length} histories replay against today's code`);
+    }
+    if (failed.length) process.exitCode = 1;
+  });
+
+program
   .command('plan')
   .argument('<employee>', 'employee id')
   .option('--json', 'one JSON document on stdout')
