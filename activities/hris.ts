@@ -9,6 +9,8 @@ export interface Hris {
   getProfile(employeeId: string): Promise<HrProfile | null>;
   /** The employee whose work email this is (how an identity provider's login is matched), or null. */
   findEmployeeIdByEmail(email: string): Promise<string | null>;
+  /** Everyone currently employed (the directory), for reconciliation. */
+  listEmployeeIds(): Promise<string[]>;
 }
 
 export interface BambooHrConfig {
@@ -99,6 +101,8 @@ export function profileFromBambooHr(record: Record<string, unknown>): HrProfile 
 export function bambooHr(config: BambooHrConfig): Hris {
   const auth = `Basic ${Buffer.from(`${config.apiKey}:x`).toString('base64')}`;
   const api = `${config.baseUrl.replace(/\/$/, '')}/api/gateway.php/${encodeURIComponent(config.company)}/v1`;
+  const directory = async () =>
+    (await callVendor<{ employees: { id: string | number; workEmail?: string | null }[] }>({ system: 'HRIS', url: `${api}/employees/directory`, headers: { authorization: auth } })).body.employees;
   return {
     async getProfile(employeeId) {
       const res = await callVendor<Record<string, unknown>>({
@@ -110,14 +114,12 @@ export function bambooHr(config: BambooHrConfig): Hris {
       return res.status === 404 ? null : profileFromBambooHr(res.body);
     },
     async findEmployeeIdByEmail(email) {
-      const res = await callVendor<{ employees: { id: string | number; workEmail?: string | null }[] }>({
-        system: 'HRIS',
-        url: `${api}/employees/directory`,
-        headers: { authorization: auth },
-      });
       const wanted = email.trim().toLowerCase();
-      const match = res.body.employees.find((e) => (e.workEmail ?? '').trim().toLowerCase() === wanted);
+      const match = (await directory()).find((e) => (e.workEmail ?? '').trim().toLowerCase() === wanted);
       return match ? String(match.id) : null;
+    },
+    async listEmployeeIds() {
+      return (await directory()).map((e) => String(e.id));
     },
   };
 }

@@ -6,6 +6,7 @@ import { identityActivities } from './identity';
 import type { IntakeDeps } from './intake';
 import { lmsActivities, type Lms } from './lms';
 import { organisationActivities } from './organisation';
+import { reconciliationActivities } from './reconciliation';
 
 export interface Systems {
   hris: Hris;
@@ -25,6 +26,7 @@ export function createActivities(systems: Systems) {
     ...organisationActivities(systems.organisation),
     ...aiActivities(systems.ai, systems.organisation),
     ...identityActivities(systems.hris, systems.intake.pool, systems.intake),
+    ...reconciliationActivities({ hris: systems.hris, lms: systems.lms, organisation: systems.organisation, intake: systems.intake, pool: systems.intake.pool }),
   };
 }
 

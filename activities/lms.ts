@@ -19,6 +19,8 @@ export interface Lms {
   unenrollLearner(employeeId: string, courseId: string): Promise<StepOutcome>;
   /** Courses the person teaches or authored, for knowledge retention when they leave. */
   coursesLedBy(employeeId: string): Promise<CourseLed[]>;
+  /** Every account's HRIS employee id and whether it is active, paged through. */
+  listAccounts(): Promise<{ externalId: string; active: boolean }[]>;
 }
 
 export type CourseLed = { courseId: string; title: string; role: 'instructor' | 'author' };
@@ -256,6 +258,11 @@ export function docebo(config: DoceboConfig): Lms {
       const message = res.body.data.errors[0]?.message ?? 'no enrollment made';
       if (/already enrolled/i.test(message)) return alreadyDone;
       throw ApplicationFailure.create({ message: `LMS refused enrollment in ${code}: ${message}`, type: 'LmsEnrollmentRefused', nonRetryable: true });
+    },
+
+    async listAccounts() {
+      const users = await all<DoceboUser>('/manage/v1/user');
+      return users.filter((u) => u.external_id).map((u) => ({ externalId: u.external_id!, active: String(u.status) === '1' }));
     },
 
     async coursesLedBy(employeeId) {

@@ -13,6 +13,7 @@ import { describePlan } from '../domain/approval';
 import { decide, pendingApprovals } from './approvals';
 import { employeePlan, employeeStatus } from './inspect';
 import { signEvent } from './signing';
+import { registerReportCommands } from './report-commands';
 
 // The `hrsync` command line. `--json` prints one JSON document on stdout; errors go to stderr
 // with a non-zero exit.
@@ -238,6 +239,27 @@ for (const verb of ['approve', 'reject'] as const) {
 }
 
 program
+  .command('reconcile')
+  .option('--dry-run', 'show the drift and the plan without changing anything')
+  .option('--json', 'one JSON document on stdout (the full exception report)')
+  .description('the HRIS roster against the LMS now (the nightly run, on demand): drift fixed through the employee workflows, or with --dry-run only reported')
+  .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+    const config = loadConfig();
+    const { runReconciliation } = await import('./reconcile');
+    const report = await withDatabase(config, (pool) =>
+      withTemporal(config, (client) => runReconciliation(client, pool, config.taskQueue, { dryRun: !!opts.dryRun, showProgress: !opts.json && process.stderr.isTTY === true })),
+    );
+    if (opts.json) return out(JSON.stringify(report, null, 2));
+    out(`${report.dryRun ? 'Dry run: nothing was changed.' : 'Reconciliation'} ${report.runId}: ${report.checked} people checked, ${report.inSync} in sync, ${report.drift.length} drifted, ${report.needsHuman.length} need a person.`);
+    for (const [kind, n] of Object.entries(report.byKind)) out(`  ${kind.padEnd(24)} ${n}`);
+    if (report.bulkDeactivation && report.bulkDeactivation.decision !== 'not-needed') out(`  bulk deactivation of ${report.bulkDeactivation.count}: ${report.bulkDeactivation.decision}`);
+    if (!report.dryRun) out(`  fixes handed to the employee workflows: ${report.fixRequested.length}`);
+    for (const d of report.drift.slice(0, 50)) out(`  drift  ${d.employeeId.padEnd(12)} ${d.kinds.join(', ')}: ${d.steps.join(' ')}`);
+    if (report.drift.length > 50) out(`  … and ${report.drift.length - 50} more (--json for all)`);
+    for (const h of report.needsHuman) out(`  PERSON ${h.employeeId.padEnd(12)} ${h.reason}: ${h.detail}`);
+  });
+
+program
   .command('replay')
   .option('--workflow-id <id>', 'a workflow on the Temporal server (TEMPORAL_ADDRESS)')
   .option('--file <history.json>', 'a history exported with: temporal workflow show -w ID -o json')
@@ -292,6 +314,8 @@ program
       out(`    ${action.padEnd(16)} ${JSON.stringify(rest)}`);
     }
   });
+
+registerReportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

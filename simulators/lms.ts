@@ -64,6 +64,10 @@ export interface LmsSimulator extends RunningServer {
   /** Everything the LMS holds, as `GET /sim/state` returns it. */
   snapshot(): ReturnType<LmsStore['snapshot']>;
   injectFault(fault: Fault): void;
+  /** Changes the LMS behind hrsync's back, as an admin clicking around would (drift, for tests). */
+  tamper(externalId: string, change: { status?: 0 | 1; removeGroup?: string; removeCourse?: string; branch?: string | null }): void;
+  /** Creates accounts directly (another tool, a migration): for orphans and for scale tests. */
+  importLearners(learners: { externalId: string; username: string; firstName?: string; lastName?: string; role?: string | null; branch?: string | null; groups?: string[]; courses?: { code: string; dueDate?: string | null; status?: Enrollment['status'] }[]; status?: 0 | 1 }[]): void;
   setLatency(ms: number): void;
   clearFaults(): void;
   setRateLimit(perSecond: number): void;
@@ -486,6 +490,57 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     ...server,
     snapshot: () => store.snapshot(),
     injectFault: (fault) => faults.push({ ...fault }),
+    tamper: (externalId, change) => {
+      const user = [...store.users.values()].find((u) => u.external_id === externalId);
+      if (!user) throw new Error(`no LMS user with external id ${externalId}`);
+      if (change.status !== undefined) user.status = change.status;
+      if (change.removeGroup) {
+        const group = [...store.groups.values()].find((g) => g.name === change.removeGroup);
+        if (group) user.groups.delete(group.group_id);
+      }
+      if (change.removeCourse) {
+        const course = [...store.courses.values()].find((c) => c.code === change.removeCourse);
+        if (course) store.enrollments.delete(`${course.id_course}:${user.user_id}`);
+      }
+      if (change.branch !== undefined) {
+        user.branches.clear();
+        const branch = [...store.branches.values()].find((b) => b.code === change.branch);
+        if (branch) user.branches.add(branch.id_org);
+      }
+    },
+    importLearners: (learners) => {
+      const groupId = (name: string) => {
+        const found = [...store.groups.values()].find((g) => g.name === name);
+        if (found) return found.group_id;
+        const id = store.id();
+        store.groups.set(id, { group_id: id, name, description: '' });
+        return id;
+      };
+      for (const l of learners) {
+        const id = store.id();
+        const branch = [...store.branches.values()].find((b) => b.code === l.branch);
+        store.users.set(id, {
+          user_id: id,
+          username: l.username.toLowerCase(),
+          email: l.username,
+          first_name: l.firstName ?? '',
+          last_name: l.lastName ?? '',
+          status: l.status ?? 1,
+          level: 'user',
+          external_id: l.externalId,
+          role: l.role ?? null,
+          manager_id: null,
+          branches: new Set(branch ? [branch.id_org] : []),
+          groups: new Set((l.groups ?? []).map(groupId)),
+          creation_date: new Date().toISOString(),
+        });
+        for (const c of l.courses ?? []) {
+          const course = [...store.courses.values()].find((x) => x.code === c.code);
+          if (!course) continue;
+          store.enrollments.set(`${course.id_course}:${id}`, { id_user: id, id_course: course.id_course, status: c.status ?? 'subscribed', enroll_date: new Date().toISOString(), due_date: c.dueDate ?? null, date_complete: null, score: null });
+        }
+      }
+    },
     clearFaults: () => void (faults.length = 0),
     setLatency: (ms) => void (latencyMs = ms),
     setRateLimit: (perSecond) => {

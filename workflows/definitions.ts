@@ -59,3 +59,15 @@ export const WORKFLOW_FOR_EVENT: Record<HrEventType, string> = {
 
 /** One identity-provider event for the identity workflow of that login, which takes them in order. */
 export const identityEventSignal = defineSignal<[IdentityEvent]>('identityEvent');
+
+/** Asks an employee's workflow to bring the LMS in line with the HRIS (nightly reconciliation). */
+export const reconcileSignal = defineSignal<[{ runId: string }]>('reconcile');
+
+export interface ReconciliationProgress {
+  phase: 'reading' | 'assessing' | 'awaiting-approval' | 'fixing' | 'done';
+  total: number;
+  checked: number;
+  drift: number;
+  needsHuman: number;
+}
+export const reconciliationProgressQuery = defineQuery<ReconciliationProgress>('progress');

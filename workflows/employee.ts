@@ -22,6 +22,7 @@ import {
   HrEventTypeKey,
   hrEventSignal,
   lifecycleQuery,
+  reconcileSignal,
   SyncStatusKey,
   WORKFLOW_FOR_EVENT,
   type LifecycleView,
@@ -41,6 +42,7 @@ export interface Carried {
   seen: string[];
   recent: LifecycleView['recent'];
   contract: ContractTimers | null;
+  reconciliations?: string[];
 }
 
 export interface EmployeeLifecycleInput {
@@ -69,6 +71,8 @@ export async function employeeLifecycle(input: EmployeeLifecycleInput): Promise<
   const seen = new Set(input.carried?.seen ?? []);
   const recent: LifecycleView['recent'] = [...(input.carried?.recent ?? [])];
   let contract: ContractTimers | null = input.carried?.contract ?? null;
+  /** Reconciliation runs that asked this person's LMS state to be brought in line, in order. */
+  const reconciliations: string[] = [...(input.carried?.reconciliations ?? [])];
   let running: Running | null = null;
   const { workflowId } = workflowInfo();
   const audit = (entries: Omit<AuditEntry, 'employeeId' | 'workflowId' | 'runId'>[]) =>
@@ -83,6 +87,9 @@ export async function employeeLifecycle(input: EmployeeLifecycleInput): Promise<
       running.supersededBy = event.id;
       running.scope.cancel();
     }
+  });
+  setHandler(reconcileSignal, ({ runId }) => {
+    if (!reconciliations.includes(runId)) reconciliations.push(runId);
   });
   setHandler(lifecycleQuery, () => ({
     employeeId,
@@ -184,10 +191,16 @@ export async function employeeLifecycle(input: EmployeeLifecycleInput): Promise<
   for (;;) {
     const alarm = nextAlarm();
     if (alarm === undefined || alarm > Date.now()) {
-      await condition(() => pending.length > 0 || shouldContinueAsNew(), alarm === undefined ? undefined : alarm - Date.now());
+      await condition(() => pending.length > 0 || reconciliations.length > 0 || shouldContinueAsNew(), alarm === undefined ? undefined : alarm - Date.now());
     }
     if (pending.length) {
       await handleEvent(pending.shift()!);
+    } else if (reconciliations.length) {
+      const runId = reconciliations.shift()!;
+      const childId = `reconcileEmployee-${employeeId}-${runId}`;
+      const { outcome, result } = await runChild('reconcileEmployee', childId, [{ employeeId, runId }], null, 'reconcile');
+      if (result) keepContract(result.contract);
+      remember({ eventId: null, type: 'reconcile', workflowId: childId, outcome });
     } else if (contract && alarm !== undefined && Date.now() >= alarm) {
       await handleContractAlarm(contract);
     } else if (shouldContinueAsNew()) {
@@ -200,6 +213,6 @@ export async function employeeLifecycle(input: EmployeeLifecycleInput): Promise<
   await continueAsNew<typeof employeeLifecycle>({
     employeeId,
     maxHistoryEvents: input.maxHistoryEvents,
-    carried: { pending, seen: [...seen].slice(-SEEN_KEPT), recent, contract },
+    carried: { pending, seen: [...seen].slice(-SEEN_KEPT), recent, contract, reconciliations },
   });
 }

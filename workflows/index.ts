@@ -6,3 +6,4 @@ export { offboarding } from './offboarding';
 export { contractorExpiry } from './contractor-expiry';
 export { accessGrant } from './access-grant';
 export { identityLifecycle } from './identity';
+export { reconciliation, reconcileEmployee } from './reconciliation';
