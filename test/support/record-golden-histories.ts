@@ -5,7 +5,9 @@
 //
 //   npx tsx test/support/record-golden-histories.ts v3-what-changed   # writes test/golden-histories/v3-what-changed/
 //
-// Keep the earlier folders: they are the histories of workflows that may still be running.
+// Keep the earlier folders: they are the histories of workflows that may still be running. In the
+// new folder keep the histories of the workflow types the change touched (and any new type); the
+// rest would duplicate an earlier folder.
 //
 // It starts its own throwaway stack (in-memory Temporal dev server, embedded PostgreSQL unless
 // DATABASE_URL is set, the simulators), with an organisation whose leadership approvals run on a
@@ -150,6 +152,15 @@ try {
   if (okta.status !== 200) throw new Error(`okta: ${okta.status}`);
   await done(`accessGrant-${a.id}-okta-golden-okta-1`);
   ids.push(identityWorkflowId('okta', login), `accessGrant-${a.id}-okta-golden-okta-1`);
+
+  // A reconciliation that finds drift (a group removed by hand) and fixes it through the employee workflow.
+  stack.lmsSimulator!.tamper(a.id, { removeGroup: 'dept-operations' });
+  const reconciliationId = 'reconciliation-golden';
+  const run = await stack.temporal.workflow.start('reconciliation', { workflowId: reconciliationId, taskQueue: stack.config.taskQueue, args: [{}] });
+  await run.result();
+  const fixId = `reconcileEmployee-${a.id}-${reconciliationId}`;
+  await resultWhenStarted(stack.temporal, fixId, 60_000);
+  ids.push(reconciliationId, fixId);
 
   // Give the entity workflows a moment to record the last children's results.
   await new Promise((r) => setTimeout(r, 1500));
