@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { AuditEntry, AuditRecord } from '../domain/audit';
 import type { ArchivedRecord } from '../domain/lifecycle';
+import { logger } from '../stack/logger';
+import { workerMetrics } from '../stack/metrics';
 import { storableJson } from './intake';
 
 // What hrsync itself keeps in PostgreSQL: the audit trail, archived training records, the
@@ -44,6 +46,28 @@ function auditRecord(r: Record<string, unknown>): AuditRecord {
   };
 }
 
+/**
+ * Metrics of the outcome rows an insert actually wrote (a retried write that lands nothing counts
+ * nothing): workflows by outcome, and for an applied event the time since the bridge received it.
+ */
+async function observeOutcomes(pool: pg.Pool, inserted: { kind: string; action: string; result: string; event_id: string | null; workflow_id: string | null }[]): Promise<void> {
+  const outcomes = inserted.filter((r) => r.kind === 'outcome');
+  for (const r of outcomes) workerMetrics.workflowsCompleted.inc({ workflow: r.action, outcome: r.result });
+  const applied = outcomes.filter((r) => r.result === 'applied' && r.event_id);
+  if (!applied.length) return;
+  try {
+    const res = await pool.query(`SELECT event_id, extract(epoch FROM now() - received_at)::float8 AS seconds FROM hr_events WHERE event_id = ANY($1)`, [applied.map((r) => r.event_id)]);
+    const seconds = new Map(res.rows.map((r) => [r.event_id as string, Number(r.seconds)]));
+    for (const r of applied) {
+      const s = seconds.get(r.event_id!);
+      if (s !== undefined) workerMetrics.eventToLms.observe({ workflow: r.action }, Math.max(s, 0));
+    }
+  } catch (err) {
+    // The audit rows are written; a metric is not worth failing (and retrying) the activity for.
+    logger.warn({ workflowId: applied[0]!.workflow_id, err: (err as Error).message }, 'could not measure the time from HR event to LMS action');
+  }
+}
+
 export function postgresAuditStore(pool: pg.Pool): AuditStore {
   return {
     async record(entries) {
@@ -66,9 +90,10 @@ export function postgresAuditStore(pool: pg.Pool): AuditStore {
         return `(${cols.map((_, j) => `$${i * cols.length + j + 1}`).join(', ')})`;
       });
       const res = await pool.query(
-        `INSERT INTO audit_log (${cols.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (idempotency_key) DO NOTHING`,
+        `INSERT INTO audit_log (${cols.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING kind, action, result, event_id, workflow_id`,
         values,
       );
+      await observeOutcomes(pool, res.rows);
       return res.rowCount ?? 0;
     },
 

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { countVendorRequest } from '../stack/metrics';
 
 // How every vendor adapter talks HTTP: failures become Temporal failures that say whether a retry
 // can help, and a Retry-After from the vendor becomes the next retry delay, so Temporal's retry
@@ -45,8 +46,10 @@ export async function callVendor<T = unknown>(req: VendorRequest): Promise<Vendo
   try {
     res = await fetch(req.url, { method, headers, body, signal: AbortSignal.timeout(req.timeoutMs ?? 15_000) });
   } catch (err) {
+    countVendorRequest(req.system, 'unreachable');
     throw ApplicationFailure.create({ message: `${what} failed: ${(err as Error).message}`, type: 'VendorUnreachable' });
   }
+  countVendorRequest(req.system, res.status);
   const text = await res.text();
   if (res.ok || req.accept?.includes(res.status)) {
     let parsed: unknown = text;

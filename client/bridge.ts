@@ -5,6 +5,7 @@ import { keepDelivery, recordDeadLetter, submitHrEvent, type Submission } from '
 import type { Hris } from '../activities/hris';
 import { describeInvalid, HrEvent } from '../domain/hr-event';
 import type { Logger } from '../stack/logger';
+import { bridgeMetrics, bridgeRegistry, enableDefaultMetrics, endpointLabel, rejectReason, sourceLabel } from '../stack/metrics';
 import { registerBambooHrWebhooks } from './bamboohr-webhooks';
 import { registerOktaEventHooks } from './okta-hooks';
 import { registerScim } from './scim';
@@ -51,15 +52,25 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  // Whether the surface an endpoint belongs to has its secret (a 503 without one is "not-configured").
+  const { secrets } = options;
+  const configured = (endpoint: string) =>
+    !!(endpoint.includes('/webhooks/bamboohr') ? secrets.bamboohr : endpoint.includes('/webhooks/okta') ? secrets.okta : endpoint.includes('/scim/') ? secrets.scim : secrets.webhook);
+
   const ctx: BridgeContext = {
     ...options,
     async reject(endpoint, source, status, reason, headers, rawBody, extra = {}) {
+      const label = rejectReason(status, rawBody, configured(endpoint));
+      bridgeMetrics.eventsRejected.inc({ source: sourceLabel(source), endpoint: endpointLabel(endpoint), status: String(status), reason: label });
       const deadLetterId = await recordDeadLetter(pool, { source, endpoint, status, reason, detail: extra, headers, rawBody });
-      logger.warn({ endpoint, status, reason, deadLetterId }, 'delivery rejected');
+      // The short reason only: the full one can quote the body (JSON.parse does); it is in the dead letter.
+      logger.warn({ endpoint, source, status, reason: label, field: extra.field, deadLetterId }, 'delivery rejected');
       return { status, body: { error: reason, ...extra, deadLetterId } };
     },
     async submit(event, rawBody) {
       const submitted = await submitHrEvent({ temporal, pool, taskQueue }, event, rawBody);
+      bridgeMetrics.eventsReceived.inc({ source: sourceLabel(event.source) });
+      if (submitted.status === 'duplicate') bridgeMetrics.eventsDuplicate.inc({ source: sourceLabel(event.source) });
       logger.info({ eventId: event.id, employeeId: event.employee.id, workflowId: submitted.workflowId, type: event.type, status: submitted.status }, 'event taken');
       return submitted;
     },
@@ -90,7 +101,7 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
       const submitted = await ctx.submit(parsed.data, raw);
       return ctx.send(reply, { status: submitted.status === 'accepted' ? 202 : 200, body: { ...submitted } });
     } catch (err) {
-      logger.error({ eventId: parsed.data.id, err: (err as Error).message }, 'could not hand the event to Temporal');
+      logger.error({ eventId: parsed.data.id, employeeId: parsed.data.employee.id, err: (err as Error).message }, 'could not hand the event to Temporal');
       return ctx.send(reply, await ctx.reject('/events', 'api', 503, `the workflow engine did not take the event; retry later (${(err as Error).message})`, headers, raw));
     }
   });
@@ -98,6 +109,9 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   registerBambooHrWebhooks(app, ctx);
   registerOktaEventHooks(app, ctx);
   registerScim(app, ctx);
+
+  enableDefaultMetrics(bridgeRegistry);
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', bridgeRegistry.contentType).send(await bridgeRegistry.metrics()));
 
   app.get('/healthz', async (_req, reply) => {
     const check = async (fn: () => Promise<unknown>) => fn().then(() => 'ok', (err: Error) => `down: ${err.message}`);

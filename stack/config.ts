@@ -9,7 +9,7 @@ import { DEFAULT_TASK_QUEUE } from '../workflows/definitions';
 export const STATE_DIR = resolve(process.env.HRSYNC_HOME ?? '.hrsync');
 const RUNTIME_FILE = () => join(STATE_DIR, 'runtime.json');
 
-export const DEFAULT_PORTS = { bridge: 8080, temporal: 7233, temporalUi: 8233, hris: 8081, lms: 8082, llm: 8083, embeddedPostgres: 5433 };
+export const DEFAULT_PORTS = { bridge: 8080, temporal: 7233, temporalUi: 8233, hris: 8081, lms: 8082, llm: 8083, embeddedPostgres: 5433, workerMetrics: 9464 };
 
 const Runtime = z.object({
   temporalAddress: z.string().optional(),
@@ -98,6 +98,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
   };
 }
 
+/** Where the worker serves GET /metrics (HRSYNC_WORKER_METRICS_PORT; 0: a free port). */
+export function workerMetricsPort(env: NodeJS.ProcessEnv = process.env): number {
+  return port(env.HRSYNC_WORKER_METRICS_PORT, DEFAULT_PORTS.workerMetrics, 'HRSYNC_WORKER_METRICS_PORT');
+}
+
 export function requireDatabaseUrl(config: HrsyncConfig): string {
   if (!config.databaseUrl) {
     throw new Error('No database: set DATABASE_URL, or run `npm start` (it serves an embedded PostgreSQL and records where in .hrsync/runtime.json).');
@@ -128,6 +133,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   SFTP_FAILED_DIRECTORY: 'where unusable files are moved (default <folder>/failed)',
   SFTP_POLL_INTERVAL_MS: 'how often the folder is polled (default 300000)',
   HRSYNC_PORT: 'port of the bridge (default 8080)',
+  HRSYNC_WORKER_METRICS_PORT: 'port of the worker\'s Prometheus endpoint GET /metrics (default 9464; 0: a free port)',
+  HRSYNC_BIND: 'address `hrsync bridge` and `hrsync worker` listen on (default 0.0.0.0; `hrsync start` listens on 127.0.0.1)',
   HRSYNC_URL: 'where `hrsync event` sends events (default http://127.0.0.1:$HRSYNC_PORT)',
   HRSYNC_HOME: 'state folder of the embedded stack (default .hrsync)',
   HRIS_BASE_URL: 'BambooHR-style API base URL; unset under `hrsync start`: the HRIS simulator',

@@ -12,10 +12,11 @@ import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
 import { startLmsSimulator, type LmsSimulator } from '../simulators/lms';
 import { bambooRecord, sampleRoster } from '../simulators/roster';
 import { createHrsyncWorker } from '../workers/worker';
-import { DEFAULT_PORTS, loadConfig, STATE_DIR, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
+import { DEFAULT_PORTS, loadConfig, STATE_DIR, workerMetricsPort, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
 import { createPool, migrate, startEmbeddedPostgres } from './database';
 import { serve } from './http';
 import { logger } from './logger';
+import { startWorkerMetricsServer } from './metrics';
 import { connectSystems } from './systems';
 import { portInUse, startDevServer, waitForTemporal } from './temporal';
 
@@ -140,6 +141,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    // The worker's Prometheus endpoint (the bridge serves its own on /metrics); a taken port costs only the metrics.
+    const workerMetrics = await startWorkerMetricsServer({ port: ephemeral ? 0 : workerMetricsPort(env), temporal }).catch((err: Error) => void logger.warn({ err: err.message }, 'worker metrics unavailable'));
+    if (workerMetrics) {
+      stops.push(workerMetrics.close);
+      urls['Worker metrics'] = workerMetrics.url;
+    }
 
     const bridge = await serve(
       createBridge({

@@ -1,13 +1,18 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { loadConfig, requireDatabaseUrl } from '../stack/config';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig, requireDatabaseUrl, workerMetricsPort } from '../stack/config';
 import { createPool, migrate } from '../stack/database';
+import { startWorkerMetricsServer } from '../stack/metrics';
 import { connectSystems } from '../stack/systems';
-import { logger } from '../stack/logger';
+import { logger, temporalLogFunction, temporalLogLevel } from '../stack/logger';
 import { createHrsyncWorker } from './worker';
+
+// The SDK's own logs go out as the same JSON lines as ours (before anything creates the Runtime).
+Runtime.install({ logger: new DefaultLogger(temporalLogLevel(), temporalLogFunction()) });
 
 // The worker process: connect, run until SIGINT/SIGTERM, finish in-flight tasks, exit.
 const config = loadConfig();
+const metricsPort = workerMetricsPort();
 const databaseUrl = requireDatabaseUrl(config);
 await migrate(databaseUrl);
 const pool = createPool(databaseUrl, { embedded: config.embeddedDatabase });
@@ -15,15 +20,23 @@ const connection = await NativeConnection.connect({ address: config.temporalAddr
 // Some activities hand events to entity workflows (identity events), so the worker is also a client.
 const clientConnection = await Connection.connect({ address: config.temporalAddress });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+const systems = connectSystems(config, pool, temporal);
 const worker = await createHrsyncWorker({
   connection,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
-  systems: connectSystems(config, pool, temporal),
+  systems,
   workflowBundlePath: process.env.HRSYNC_WORKFLOW_BUNDLE,
 });
-logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker started');
+// Prometheus scrapes GET /metrics here; approvals_pending is counted through the worker's client.
+// A port already taken costs the metrics, not the HR events: the worker runs on and says so.
+const metrics = await startWorkerMetricsServer({ port: metricsPort, host: process.env.HRSYNC_BIND ?? '0.0.0.0', temporal: systems.intake.temporal }).catch((err: Error) => {
+  logger.error({ port: metricsPort, err: err.message }, 'worker metrics unavailable: set HRSYNC_WORKER_METRICS_PORT to a free port (0: any)');
+  return null;
+});
+logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, metrics: metrics?.url ?? null }, 'worker started');
 await worker.run();
+await metrics?.close();
 await connection.close();
 await clientConnection.close();
 await pool.end();
