@@ -132,6 +132,7 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   SFTP_PROCESSED_DIRECTORY: 'where processed files are moved (default <folder>/processed)',
   SFTP_FAILED_DIRECTORY: 'where unusable files are moved (default <folder>/failed)',
   SFTP_POLL_INTERVAL_MS: 'how often the folder is polled (default 300000)',
+  HRSYNC_RECONCILE_CRON: 'when the nightly reconciliation runs, a cron expression in UTC (default "0 2 * * *"); "off": no schedule',
   HRSYNC_PORT: 'port of the bridge (default 8080)',
   HRSYNC_WORKER_METRICS_PORT: 'port of the worker\'s Prometheus endpoint GET /metrics (default 9464; 0: a free port)',
   HRSYNC_BIND: 'address `hrsync bridge` and `hrsync worker` listen on (default 0.0.0.0; `hrsync start` listens on 127.0.0.1)',
@@ -149,3 +150,10 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   HRSYNC_AI_TIMEOUT_MS: 'how long the AI mapper waits for the model before the deterministic mapper answers (default 20000)',
   LOG_LEVEL: 'pino log level (default info)',
 };
+
+/** The nightly reconciliation's cron, or null when the schedule is switched off. */
+export function reconcileCron(env: NodeJS.ProcessEnv = process.env): string | null {
+  const value = (env.HRSYNC_RECONCILE_CRON ?? '').trim();
+  if (value.toLowerCase() === 'off') return null;
+  return value || '0 2 * * *';
+}

@@ -6,13 +6,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { bambooHr } from '../activities/hris';
 import { createBridge } from '../client/bridge';
+import { ensureReconciliationSchedule, NIGHTLY_SCHEDULE_ID } from '../client/reconcile';
 import { sftpSettingsFromEnvironment, startSftpPoller } from '../client/sftp-batch';
 import { loadOrganisation } from '../domain/load-organisation';
 import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
 import { startLmsSimulator, type LmsSimulator } from '../simulators/lms';
 import { bambooRecord, sampleRoster } from '../simulators/roster';
 import { createHrsyncWorker } from '../workers/worker';
-import { DEFAULT_PORTS, loadConfig, STATE_DIR, workerMetricsPort, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
+import { DEFAULT_PORTS, loadConfig, reconcileCron, STATE_DIR, workerMetricsPort, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
 import { createPool, migrate, startEmbeddedPostgres } from './database';
 import { serve } from './http';
 import { logger } from './logger';
@@ -136,6 +137,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       systems: connectSystems(config, pool, temporal),
     });
     const running = worker.run();
+    const cron = reconcileCron(env);
+    if (cron && !ephemeral) {
+      await ensureReconciliationSchedule(temporal, config.taskQueue, cron);
+      urls['Nightly reconciliation'] = `schedule ${NIGHTLY_SCHEDULE_ID} (${cron} UTC)`;
+    }
     stops.push(async () => {
       // The SDK's own signal handler may already have begun the shutdown.
       if (worker.getState() === 'RUNNING') worker.shutdown();

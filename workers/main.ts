@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig, requireDatabaseUrl, workerMetricsPort } from '../stack/config';
+import { ensureReconciliationSchedule } from '../client/reconcile';
+import { loadConfig, reconcileCron, requireDatabaseUrl, workerMetricsPort } from '../stack/config';
 import { createPool, migrate } from '../stack/database';
 import { startWorkerMetricsServer } from '../stack/metrics';
 import { connectSystems } from '../stack/systems';
@@ -35,6 +36,14 @@ const metrics = await startWorkerMetricsServer({ port: metricsPort, host: proces
   return null;
 });
 logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress, metrics: metrics?.url ?? null }, 'worker started');
+// Every worker keeps the one nightly schedule in place (creating it, or updating its cron).
+const cron = reconcileCron();
+if (cron) {
+  await ensureReconciliationSchedule(temporal, config.taskQueue, cron).then(
+    (state) => logger.info({ cron, state }, 'nightly reconciliation scheduled'),
+    (err) => logger.error({ err: (err as Error).message }, 'could not schedule the nightly reconciliation'),
+  );
+}
 await worker.run();
 await metrics?.close();
 await connection.close();
