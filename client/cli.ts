@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig, requireDatabaseUrl, type HrsyncConfig } from '../stack/config';
-import { createPool, migrate } from '../stack/database';
+import { loadConfig } from '../stack/config';
 import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
 import { MappingInput } from '../domain/ai';
 import { instantOf } from '../domain/dates';
@@ -11,6 +9,7 @@ import { describeInvalid } from '../domain/hr-event';
 import { loadOrganisation } from '../domain/load-organisation';
 import { describePlan } from '../domain/approval';
 import { decide, pendingApprovals } from './approvals';
+import { withDatabase, withTemporal } from './connections';
 import { employeePlan, employeeStatus } from './inspect';
 import { signEvent } from './signing';
 import { registerReportCommands } from './report-commands';
@@ -29,20 +28,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 const quietSdk = () => Runtime.install({ logger: new DefaultLogger('WARN') });
-
-async function withTemporal<T>(config: HrsyncConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5000 });
-  } catch (err) {
-    throw new Error(`cannot reach Temporal at ${config.temporalAddress} (is \`npm start\` running, or TEMPORAL_ADDRESS set?): ${(err as Error).message}`);
-  }
-  try {
-    return await fn(new Client({ connection, namespace: config.temporalNamespace }));
-  } finally {
-    await connection.close();
-  }
-}
 
 program
   .command('start')
@@ -124,18 +109,6 @@ program
     if (!res.ok) throw new Error(`the bridge answered ${res.status}: ${body}`);
     out(body);
   });
-
-/** A database pool for the read-only commands, closed when they finish. */
-async function withDatabase<T>(config: HrsyncConfig, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const url = requireDatabaseUrl(config);
-  await migrate(url);
-  const pool = createPool(url, { embedded: config.embeddedDatabase });
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.end();
-  }
-}
 
 program
   .command('status')

@@ -4,9 +4,9 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DUE_SOON_DAYS } from '../domain/compliance';
 import { isoDateOf } from '../domain/dates';
 import { loadOrganisation } from '../domain/load-organisation';
-import { loadConfig, requireDatabaseUrl, type HrsyncConfig } from '../stack/config';
-import { createPool, migrate } from '../stack/database';
+import { loadConfig } from '../stack/config';
 import { auditCsv, auditTimeline, auditTrail } from './audit-trail';
+import { withDatabase } from './connections';
 import { readComplianceReport, renderComplianceReport, REPORT_FORMATS, type ReportFormat } from './compliance-report';
 
 // The compliance officer's commands: `hrsync audit EMPLOYEE [--json | --csv]` and
@@ -16,16 +16,6 @@ import { readComplianceReport, renderComplianceReport, REPORT_FORMATS, type Repo
 
 const write = (text: string) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
-async function withDatabase<T>(config: HrsyncConfig, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const url = requireDatabaseUrl(config);
-  await migrate(url);
-  const pool = createPool(url, { embedded: config.embeddedDatabase });
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.end();
-  }
-}
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -466,11 +466,6 @@ function membersNamed(ops: PatchOperation[]): string[] {
 // ---------------------------------------------------------------------------------------------
 // Filters on lists (RFC 7644 §3.4.2.2): the ones identity providers send, as SQL
 
-interface SqlFilter {
-  where: string[];
-  params: unknown[];
-}
-
 const FILTERABLE: Record<ResourceKind, string> = {
   User: 'userName, externalId, id or the enterprise employeeNumber with "eq" (and "active eq true|false"), joined by "and"',
   Group: 'displayName, externalId, id or members[value eq "…"] with "eq", joined by "and"',

@@ -48,7 +48,7 @@ import { parse } from 'csv-parse/sync';
 import SftpClient from 'ssh2-sftp-client';
 import { z } from 'zod';
 import type pg from 'pg';
-import { keepDelivery, previousProfile, readSnapshot, recordDeadLetter, submitHrEvent, writeSnapshot, type IntakeDeps } from '../activities/intake';
+import { keepDelivery, previousProfile, recordDeadLetter, submitHrEvent, writeSnapshot, type IntakeDeps } from '../activities/intake';
 import { changeEvents } from '../domain/changes';
 import { HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
 import { logger as processLogger, type Logger } from '../stack/logger';

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { catalogProblems, JobMappingAnswer, MappingInput } from '../domain/ai';
 import { describeInvalid } from '../domain/hr-event';
 import { mapJobDeterministically } from '../domain/job-matching';
-import { EvalFileError, NONE, readEvalSet, type EvalRow, type Skipped } from './job-titles';
+import { EvalFileError, NONE, readEvalSet, type EvalRow } from './job-titles';
 import { loadOrganisation } from '../domain/load-organisation';
 import type { Organisation } from '../domain/organisation';
 
