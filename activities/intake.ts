@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
-import { EmployeeIdKey, entityWorkflowId, hrEventSignal, WORKFLOW_FOR_EVENT } from '../workflows/definitions';
+import { EmployeeIdKey, entityWorkflowId, expectedEventWorkflowId, hrEventSignal } from '../workflows/definitions';
 
 // The intake of canonical HR events, wherever they came from (POST /events, a BambooHR webhook,
 // an Okta hook, SCIM, an SFTP file): each event id is taken once, handed to the employee's entity
@@ -29,9 +29,7 @@ export interface Submission {
 export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: string): Promise<Submission> {
   const employeeId = event.employee.id;
   const workflowId = entityWorkflowId(employeeId);
-  // An extension of a running contract only moves the entity workflow's timers.
-  const handler = event.type === 'contract_extension' ? null : WORKFLOW_FOR_EVENT[event.type];
-  const eventWorkflowId = handler ? `${handler}-${employeeId}-${event.id}` : null;
+  const eventWorkflowId = expectedEventWorkflowId(event.type, employeeId, event.id);
   const db = await deps.pool.connect();
   try {
     await db.query('BEGIN');

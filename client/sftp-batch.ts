@@ -52,6 +52,7 @@ import { keepDelivery, previousProfile, recordDeadLetter, submitHrEvent, writeSn
 import { changeEvents } from '../domain/changes';
 import { HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
 import { logger as processLogger, type Logger } from '../stack/logger';
+import { expectedEventWorkflowId } from '../workflows/definitions';
 
 /** The snapshot source, and the `source` of the events this surface emits. */
 export const SFTP_SOURCE = 'sftp';
@@ -490,15 +491,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 const terminated = (p: HrProfile) => !!p.terminationDate && p.terminationDate.slice(0, 10) >= p.startDate;
 
-const WORKFLOW_TYPE: Partial<Record<HrEvent['type'], string>> = {
-  hire: 'onboarding',
-  contractor_start: 'onboarding',
-  role_change: 'roleChange',
-  transfer: 'transfer',
-  termination: 'offboarding',
-  access_grant: 'accessGrant',
-};
-
 interface FileContext {
   deps: SftpBatchDeps;
   client: SftpClient;
@@ -647,8 +639,7 @@ async function processFile(ctx: FileContext, entry: SftpClient.FileInfo): Promis
     const taken: BatchEvent[] = [];
     for (const event of events) {
       const submitted = await submitHrEvent(ctx.deps.intake, event, JSON.stringify(event));
-      const handler = WORKFLOW_TYPE[event.type];
-      taken.push({ id: event.id, type: event.type, employeeId: profile.id, status: submitted.status, workflowId: submitted.eventWorkflowId ?? (handler ? `${handler}-${profile.id}-${event.id}` : null) });
+      taken.push({ id: event.id, type: event.type, employeeId: profile.id, status: submitted.status, workflowId: submitted.eventWorkflowId ?? expectedEventWorkflowId(event.type, profile.id, event.id) });
     }
     await writeSnapshot(pool, SFTP_SOURCE, profile);
     return { row, events: taken, rejected: null };
@@ -671,8 +662,7 @@ async function processFile(ctx: FileContext, entry: SftpClient.FileInfo): Promis
   for (const e of earlierEvents.rows as { event_id: string; type: HrEvent['type']; employee_id: string }[]) {
     const outcome = outcomes.find((o) => !o.rejected && o.row.employeeId === e.employee_id);
     if (!outcome || outcome.events.some((t) => t.id === e.event_id)) continue;
-    const handler = WORKFLOW_TYPE[e.type];
-    outcome.events.push({ id: e.event_id, type: e.type, employeeId: e.employee_id, status: 'accepted', workflowId: handler ? `${handler}-${e.employee_id}-${e.event_id}` : null });
+    outcome.events.push({ id: e.event_id, type: e.type, employeeId: e.employee_id, status: 'accepted', workflowId: expectedEventWorkflowId(e.type, e.employee_id, e.event_id) });
   }
   const applied = outcomes.filter((o) => !o.rejected && o.events.length > 0);
   const unchanged = outcomes.filter((o) => !o.rejected && o.events.length === 0);

@@ -188,7 +188,7 @@ describe('contractors', () => {
     const timers = await eventually(async () => (await stack.lifecycle(contractor.id)).contract, 'the contract timers');
     expect(timers).toMatchObject({ endsAt, sponsorId: 'E1002' });
     // The end is within the 14-day reminder lead, so the sponsor is told at once.
-    const reminder = await eventually(async () => (await stack.pool.query('SELECT * FROM notifications WHERE about_employee = $1', [contractor.id])).rows[0], 'the sponsor reminder');
+    const reminder = await eventually(async () => (await stack.pool.query("SELECT * FROM notifications WHERE about_employee = $1 AND kind = 'contract-ending'", [contractor.id])).rows[0], 'the sponsor reminder');
     expect(reminder).toMatchObject({ recipient_id: 'E1002', kind: 'contract-ending' });
 
     await eventually(() => stack.learnersFor(contractor.id)[0]!.status === '0', 'the account to close at the contract end', 30_000);

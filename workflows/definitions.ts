@@ -57,6 +57,16 @@ export const WORKFLOW_FOR_EVENT: Record<HrEventType, string> = {
   contract_extension: 'onboarding',
 };
 
+/** The id of the child workflow that carries one HR event for one employee. */
+export const eventWorkflowId = (type: HrEventType, employeeId: string, eventId: string) => `${WORKFLOW_FOR_EVENT[type]}-${employeeId}-${eventId}`;
+
+/**
+ * The child workflow an accepted event will start, as told to its sender: none for a contract
+ * extension, which usually only moves the running contract's timers.
+ */
+export const expectedEventWorkflowId = (type: HrEventType, employeeId: string, eventId: string) =>
+  type === 'contract_extension' ? null : eventWorkflowId(type, employeeId, eventId);
+
 /** One identity-provider event for the identity workflow of that login, which takes them in order. */
 export const identityEventSignal = defineSignal<[IdentityEvent]>('identityEvent');
 

@@ -24,6 +24,7 @@ import {
   lifecycleQuery,
   reconcileSignal,
   SyncStatusKey,
+  eventWorkflowId,
   WORKFLOW_FOR_EVENT,
   type LifecycleView,
 } from './definitions';
@@ -161,7 +162,7 @@ export async function employeeLifecycle(input: EmployeeLifecycleInput): Promise<
       return;
     }
     const type = WORKFLOW_FOR_EVENT[event.type];
-    const childId = `${type}-${employeeId}-${event.id}`;
+    const childId = eventWorkflowId(event.type, employeeId, event.id);
     const { outcome, result } = await runChild(type, childId, [{ event }], event.id, event.type);
     if (result) keepContract(result.contract);
     remember({ eventId: event.id, type: event.type, workflowId: childId, outcome });
