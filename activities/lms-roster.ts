@@ -1,8 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { RosterEnrollment, RosterLearner } from '../domain/compliance';
-import type { EnrollmentStatus } from '../domain/lms-state';
 import { callVendor } from './http';
-import type { DoceboConfig } from './lms';
+import { ENROLLMENT_STATUS, type DoceboConfig } from './lms';
 
 // Every learner of the LMS with their branch, role and enrollments, read in bulk for the
 // compliance report: the Docebo-style API of the `docebo` adapter (activities/lms.ts), PAGED,
@@ -36,15 +35,6 @@ export interface LmsRosterReader {
 type Page<T> = { data: { items: T[]; has_more_data: boolean; total_page_count?: number } };
 type DoceboUser = { user_id: string; first_name: string; last_name: string; status: string; external_id: string | null; role: string | null; creation_date?: string | null };
 type DoceboEnrollment = { user_id: string; course_code: string | null; status: string; due_date: string | null; date_complete: string | null; enroll_date?: string | null };
-
-const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
-  subscribed: 'enrolled',
-  waiting: 'enrolled',
-  overbooking: 'enrolled',
-  in_progress: 'in_progress',
-  completed: 'completed',
-  expired: 'expired',
-};
 
 /** Runs at most `n` of the given tasks at a time. */
 export function limiter(n: number) {

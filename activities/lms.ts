@@ -35,7 +35,8 @@ type Page<T> = { data: { items: T[]; has_more_data: boolean } };
 type DoceboUser = { user_id: string; username: string; email: string; first_name: string; last_name: string; status: string; external_id: string | null; role: string | null; manager_id: string | null };
 type DoceboEnrollment = { id_course: string; course_code: string | null; status: string; due_date: string | null; date_complete: string | null };
 
-const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
+/** Docebo's enrollment statuses in hrsync's terms. */
+export const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
   subscribed: 'enrolled',
   waiting: 'enrolled',
   overbooking: 'enrolled',
