@@ -5,7 +5,7 @@ import { keepDelivery, recordDeadLetter, submitHrEvent, type Submission } from '
 import type { Hris } from '../activities/hris';
 import { describeInvalid, HrEvent } from '../domain/hr-event';
 import type { Logger } from '../stack/logger';
-import { bridgeMetrics, bridgeRegistry, enableDefaultMetrics, endpointLabel, rejectReason, sourceLabel } from '../stack/metrics';
+import { bridgeMetrics, bridgeRegistry, countTakenEvent, enableDefaultMetrics, endpointLabel, rejectReason, sourceLabel } from '../stack/metrics';
 import { registerBambooHrWebhooks } from './bamboohr-webhooks';
 import { registerOktaEventHooks } from './okta-hooks';
 import { registerScim } from './scim';
@@ -69,8 +69,7 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
     },
     async submit(event, rawBody) {
       const submitted = await submitHrEvent({ temporal, pool, taskQueue }, event, rawBody);
-      bridgeMetrics.eventsReceived.inc({ source: sourceLabel(event.source) });
-      if (submitted.status === 'duplicate') bridgeMetrics.eventsDuplicate.inc({ source: sourceLabel(event.source) });
+      countTakenEvent(event.source, submitted.status);
       logger.info({ eventId: event.id, employeeId: event.employee.id, workflowId: submitted.workflowId, type: event.type, status: submitted.status }, 'event taken');
       return submitted;
     },

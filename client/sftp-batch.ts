@@ -53,6 +53,7 @@ import { changeEvents } from '../domain/changes';
 import { HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
 import { logger as processLogger, type Logger } from '../stack/logger';
 import { expectedEventWorkflowId } from '../workflows/definitions';
+import { countTakenEvent } from '../stack/metrics';
 
 /** The snapshot source, and the `source` of the events this surface emits. */
 export const SFTP_SOURCE = 'sftp';
@@ -639,6 +640,7 @@ async function processFile(ctx: FileContext, entry: SftpClient.FileInfo): Promis
     const taken: BatchEvent[] = [];
     for (const event of events) {
       const submitted = await submitHrEvent(ctx.deps.intake, event, JSON.stringify(event));
+      countTakenEvent(event.source, submitted.status);
       taken.push({ id: event.id, type: event.type, employeeId: profile.id, status: submitted.status, workflowId: submitted.eventWorkflowId ?? expectedEventWorkflowId(event.type, profile.id, event.id) });
     }
     await writeSnapshot(pool, SFTP_SOURCE, profile);

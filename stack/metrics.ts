@@ -93,6 +93,12 @@ export const bridgeMetrics = {
   }),
 };
 
+/** One event taken by the bridge's intake, from whichever surface: new or a redelivery. */
+export function countTakenEvent(source: string, status: 'accepted' | 'duplicate'): void {
+  bridgeMetrics.eventsReceived.inc({ source: sourceLabel(source) });
+  if (status === 'duplicate') bridgeMetrics.eventsDuplicate.inc({ source: sourceLabel(source) });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The worker
 

@@ -12,6 +12,7 @@ import {
   type WorkerReportColumn,
 } from '../client/sftp-batch';
 import { addDays, isoDateOf } from '../domain/dates';
+import { bridgeMetrics } from '../stack/metrics';
 import { eventually, startTestStack, type TestStack } from './support/stack';
 import { startSftpServer, type TestSftpServer } from './support/sftp-server';
 
@@ -87,11 +88,16 @@ async function settled(batch: BatchReport) {
   for (const event of batch.events) await stack.resultOf(event.workflowId!);
 }
 
+const sftpEventsTaken = async () => (await bridgeMetrics.eventsReceived.get()).values.find((v) => v.labels.source === 'sftp')?.value ?? 0;
+
 describe('SFTP batch: a nightly worker report', () => {
   it('night 1: hires and a contractor start reach the LMS; a bad date and an unknown worker type are reported by line and field, stored, and skipped', async () => {
     await sftp.drop(`/outbound/workers_${day1}.csv`, report([ana, chen, kofi, omar, hana, ivan]));
+    const takenBefore = await sftpEventsTaken();
     const [batch, ...more] = await pollSftpOnce(deps(day1));
     expect(more).toEqual([]);
+    // The bridge's hrsync_events_received_total counts the file's events under source "sftp".
+    expect((await sftpEventsTaken()) - takenBefore).toBe(4);
     expect(batch).toMatchObject({ file: `workers_${day1}.csv`, status: 'processed', rows: 6, applied: 4, unchanged: 0, missing: [], movedTo: `/outbound/processed/workers_${day1}.csv` });
     expect(batch!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(batch!.skipped).toEqual([
