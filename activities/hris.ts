@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { EMPLOYMENT_TYPES, type EmploymentType, type HrProfile } from '../domain/hr-event';
+import { HrisSkill, type JobChangeRequest } from '../domain/learning';
 import { callVendor } from './http';
 
 // The HRIS port and its BambooHR adapter. The HRIS is the system of record for the profile.
@@ -11,6 +12,14 @@ export interface Hris {
   findEmployeeIdByEmail(email: string): Promise<string | null>;
   /** Everyone currently employed (the directory), for reconciliation. */
   listEmployeeIds(): Promise<string[]>;
+  /** The skills on the employee's profile. */
+  readSkills(employeeId: string): Promise<HrisSkill[]>;
+  /** Puts these skills on the profile: a skill already there is updated in place, others added; the rest left alone. */
+  writeSkills(employeeId: string, skills: HrisSkill[]): Promise<{ added: string[]; updated: string[]; unchanged: string[] }>;
+  /** Files a job-change request for HR; filing the same request id again changes nothing. */
+  fileJobChangeRequest(request: JobChangeRequest): Promise<{ outcome: 'applied' | 'already-done'; rowId: string }>;
+  /** Whether a request for this move is already on the employee's record. */
+  hasJobChangeRequest(employeeId: string, move: { fromJobCode: string; toJobCode: string }): Promise<boolean>;
 }
 
 export interface BambooHrConfig {
@@ -98,11 +107,31 @@ export function profileFromBambooHr(record: Record<string, unknown>): HrProfile 
   };
 }
 
+// The custom tables hrsync writes (BambooHR: Settings → Custom Fields & Tables), and their fields.
+export const SKILLS_TABLE = 'customSkills';
+export const JOB_CHANGE_TABLE = 'customJobChangeRequests';
+type Row = { id: string } & Record<string, string | null>;
+
+const skillRow = (s: HrisSkill) => ({
+  customSkillId: s.skillId,
+  customSkill: s.label,
+  customProficiency: s.proficiency,
+  customEvidence: s.evidence.join(', '),
+  customAssessedOn: s.assessedOn,
+});
+
 export function bambooHr(config: BambooHrConfig): Hris {
   const auth = `Basic ${Buffer.from(`${config.apiKey}:x`).toString('base64')}`;
   const api = `${config.baseUrl.replace(/\/$/, '')}/api/gateway.php/${encodeURIComponent(config.company)}/v1`;
   const directory = async () =>
     (await callVendor<{ employees: { id: string | number; workEmail?: string | null }[] }>({ system: 'HRIS', url: `${api}/employees/directory`, headers: { authorization: auth } })).body.employees;
+  const table = (employeeId: string, name: string) => `${api}/employees/${encodeURIComponent(employeeId)}/tables/${name}`;
+  const rows = async (employeeId: string, name: string) => {
+    const res = await callVendor<Row[]>({ system: 'HRIS', url: table(employeeId, name), headers: { authorization: auth }, accept: [404] });
+    if (res.status === 404) throw ApplicationFailure.create({ message: `HRIS has no employee ${employeeId}`, type: 'UnknownEmployee', nonRetryable: true });
+    return res.body;
+  };
+  const post = (url: string, json: unknown) => callVendor<Row>({ system: 'HRIS', method: 'POST', url, json, headers: { authorization: auth } });
   return {
     async getProfile(employeeId) {
       const res = await callVendor<Record<string, unknown>>({
@@ -120,6 +149,51 @@ export function bambooHr(config: BambooHrConfig): Hris {
     },
     async listEmployeeIds() {
       return (await directory()).map((e) => String(e.id));
+    },
+    async readSkills(employeeId) {
+      return (await rows(employeeId, SKILLS_TABLE)).flatMap((r) => {
+        const parsed = HrisSkill.safeParse({
+          skillId: r.customSkillId,
+          label: r.customSkill,
+          proficiency: r.customProficiency,
+          evidence: (r.customEvidence ?? '').split(',').map((e) => e.trim()).filter(Boolean),
+          assessedOn: r.customAssessedOn,
+        });
+        return parsed.success ? [parsed.data] : []; // rows HR typed by hand in another shape are theirs
+      });
+    },
+    async writeSkills(employeeId, skills) {
+      const existing = await rows(employeeId, SKILLS_TABLE);
+      const out = { added: [] as string[], updated: [] as string[], unchanged: [] as string[] };
+      for (const skill of skills) {
+        const wanted = skillRow(skill);
+        const row = existing.find((r) => r.customSkillId === skill.skillId);
+        if (!row) {
+          await post(table(employeeId, SKILLS_TABLE), wanted);
+          out.added.push(skill.skillId);
+        } else if (row.customProficiency !== wanted.customProficiency || row.customEvidence !== wanted.customEvidence || row.customSkill !== wanted.customSkill) {
+          await post(`${table(employeeId, SKILLS_TABLE)}/${row.id}`, wanted);
+          out.updated.push(skill.skillId);
+        } else out.unchanged.push(skill.skillId);
+      }
+      return out;
+    },
+    async hasJobChangeRequest(employeeId, move) {
+      return (await rows(employeeId, JOB_CHANGE_TABLE)).some((r) => r.customFromJobCode === move.fromJobCode && r.customToJobCode === move.toJobCode);
+    },
+    async fileJobChangeRequest(request) {
+      const existing = (await rows(request.employeeId, JOB_CHANGE_TABLE)).find((r) => r.customRequestId === request.requestId);
+      if (existing) return { outcome: 'already-done', rowId: existing.id };
+      const res = await post(table(request.employeeId, JOB_CHANGE_TABLE), {
+        customRequestId: request.requestId,
+        customFromJobCode: request.fromJobCode,
+        customToJobCode: request.toJobCode,
+        customToJobTitle: request.toJobTitle,
+        customReason: request.reason,
+        customApprovedBy: request.approvedBy,
+        customStatus: 'Requested',
+      });
+      return { outcome: 'applied', rowId: String(res.body.id) };
     },
   };
 }

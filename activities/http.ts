@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import Bottleneck from 'bottleneck';
 import { countVendorRequest } from '../stack/metrics';
 
 // How every vendor adapter talks HTTP: failures become Temporal failures that say whether a retry
@@ -30,7 +31,21 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(at - Date.now(), 0);
 }
 
+// A vendor's request budget (LMS_REQUESTS_PER_SECOND), shared by every activity of this worker
+// process: requests are spaced evenly, so a burst of work (a reorganisation) queues here instead
+// of earning 429s and retry delays. With N worker replicas give each 1/N of the vendor's limit.
+const pacers = new Map<string, Bottleneck>();
+
+/** Spaces this process's requests to `system` at most `perSecond` a second (0 or undefined: no limit). */
+export function setVendorRateLimit(system: string, perSecond: number | undefined): void {
+  pacers.get(system)?.disconnect();
+  pacers.delete(system);
+  if (perSecond && perSecond > 0) pacers.set(system, new Bottleneck({ minTime: 1000 / perSecond }));
+}
+
 export async function callVendor<T = unknown>(req: VendorRequest): Promise<VendorResponse<T>> {
+  const pacer = pacers.get(req.system);
+  if (pacer) await pacer.schedule(async () => undefined);
   const method = req.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
   let body: string | undefined;

@@ -4,6 +4,7 @@ import { auditActivities, type AuditStore } from './audit';
 import { hrisActivities, type Hris } from './hris';
 import { identityActivities } from './identity';
 import type { IntakeDeps } from './intake';
+import { learningActivities } from './learning';
 import { lmsActivities, type Lms } from './lms';
 import { organisationActivities } from './organisation';
 import { reconciliationActivities } from './reconciliation';
@@ -26,6 +27,7 @@ export function createActivities(systems: Systems) {
     ...organisationActivities(systems.organisation),
     ...aiActivities(systems.ai, systems.organisation),
     ...identityActivities(systems.hris, systems.intake.pool, systems.intake),
+    ...learningActivities({ hris: systems.hris, lms: systems.lms, ai: systems.ai, organisation: systems.organisation, intake: systems.intake }),
     ...reconciliationActivities({ hris: systems.hris, lms: systems.lms, organisation: systems.organisation, intake: systems.intake, pool: systems.intake.pool }),
   };
 }

@@ -1,11 +1,20 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
-import { EmployeeIdKey, entityWorkflowId, expectedEventWorkflowId, hrEventSignal } from '../workflows/definitions';
+import { completionKey, type Completion } from '../domain/learning';
+import { EmployeeIdKey, entityWorkflowId, expectedEventWorkflowId, hrEventSignal, learningRecordWorkflowId } from '../workflows/definitions';
 
 // The intake of canonical HR events, wherever they came from (POST /events, a BambooHR webhook,
 // an Okta hook, SCIM, an SFTP file): each event id is taken once, handed to the employee's entity
 // workflow, and recorded; vendor deliveries are kept raw, rejected ones in the dead-letter table.
+
+/**
+ * How long a hand-over to Temporal may take while a database transaction (and a pooled
+ * connection) waits on it: with Temporal down, callers get their 503 after this, not after the
+ * client's own retries, and the pool is not drained by requests that cannot succeed.
+ */
+export const HAND_OVER_DEADLINE_MS = 10_000;
+export const handOver = <T>(deps: IntakeDeps, fn: () => Promise<T>) => deps.temporal.connection.withDeadline(Date.now() + HAND_OVER_DEADLINE_MS, fn);
 
 export interface IntakeDeps {
   temporal: Client;
@@ -50,15 +59,17 @@ export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: s
       await db.query('COMMIT');
       return { status: 'duplicate', eventId: event.id, workflowId, eventWorkflowId };
     }
-    await deps.temporal.workflow.signalWithStart('employeeLifecycle', {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [{ employeeId }],
-      signal: hrEventSignal,
-      signalArgs: [event],
-      typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
-      memo: { summary: `HR lifecycle of employee ${employeeId}` },
-    });
+    await handOver(deps, () =>
+      deps.temporal.workflow.signalWithStart('employeeLifecycle', {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [{ employeeId }],
+        signal: hrEventSignal,
+        signalArgs: [event],
+        typedSearchAttributes: [{ key: EmployeeIdKey, value: employeeId }],
+        memo: { summary: `HR lifecycle of employee ${employeeId}` },
+      }),
+    );
     await db.query(`UPDATE hr_events SET submitted_at = now() WHERE event_id = $1`, [event.id]);
     // The last profile hrsync was told about, whatever the source: what the next change from a
     // source that has not spoken of this person yet is compared with.
@@ -70,6 +81,46 @@ export async function submitHrEvent(deps: IntakeDeps, event: HrEvent, rawBody: s
     await audit('accepted', { source: event.source, delivery: 1 });
     await db.query('COMMIT');
     return { status: 'accepted', eventId: event.id, workflowId, eventWorkflowId };
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+/**
+ * Takes one completion reported by the LMS (webhook or poller): the same completion again, by
+ * either path, starts nothing; a new one starts its `learningRecord` workflow within the
+ * transaction that records it, so a failure to reach Temporal leaves nothing recorded.
+ */
+export async function submitCompletion(deps: IntakeDeps, completion: Completion, source: string): Promise<{ status: 'accepted' | 'duplicate'; completionKey: string; workflowId: string }> {
+  const key = completionKey(completion);
+  const workflowId = learningRecordWorkflowId(key);
+  const db = await deps.pool.connect();
+  try {
+    await db.query('BEGIN');
+    const inserted = await db.query(
+      `INSERT INTO completions (completion_key, employee_id, course_id, completed_at, score, source, workflow_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (completion_key) DO NOTHING RETURNING completion_key`,
+      [key, completion.employeeId, completion.courseId, completion.completedAt, completion.score, source, workflowId],
+    );
+    if (!inserted.rowCount) {
+      await db.query(`UPDATE completions SET deliveries = deliveries + 1 WHERE completion_key = $1`, [key]);
+      await db.query('COMMIT');
+      return { status: 'duplicate', completionKey: key, workflowId };
+    }
+    await handOver(deps, () =>
+      deps.temporal.workflow.start('learningRecord', {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [{ completion, source }],
+        typedSearchAttributes: [{ key: EmployeeIdKey, value: completion.employeeId }],
+        memo: { summary: `Completion of ${completion.courseId} by employee ${completion.employeeId}` },
+      }),
+    );
+    await db.query('COMMIT');
+    return { status: 'accepted', completionKey: key, workflowId };
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -157,7 +208,7 @@ export async function swapSnapshot(pool: pg.Pool, source: string, profile: HrPro
     // The first writer creates the row; a concurrent one waits here, then sees what the first wrote.
     await db.query(`INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, 'null'::jsonb) ON CONFLICT DO NOTHING`, [source, profile.id]);
     const old = await db.query(`SELECT profile FROM hr_snapshots WHERE source = $1 AND employee_id = $2 FOR UPDATE`, [source, profile.id]);
-    await db.query(`UPDATE hr_snapshots SET profile = $3, updated_at = now() WHERE source = $1 AND employee_id = $2`, [source, profile.id, JSON.stringify(profile)]);
+    await db.query(`UPDATE hr_snapshots SET profile = $3, updated_at = now() WHERE source = $1 AND employee_id = $2`, [source, profile.id, storableJson(profile)]);
     await db.query('COMMIT');
     return (old.rows[0]?.profile as HrProfile | null) ?? null;
   } catch (err) {
@@ -178,6 +229,6 @@ export async function writeSnapshot(pool: pg.Pool, source: string, profile: HrPr
   await pool.query(
     `INSERT INTO hr_snapshots (source, employee_id, profile) VALUES ($1, $2, $3)
      ON CONFLICT (source, employee_id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()`,
-    [source, profile.id, JSON.stringify(profile)],
+    [source, profile.id, storableJson(profile)],
   );
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { RosterEnrollment, RosterLearner } from '../domain/compliance';
+import { ABSORB_ENROLLMENT_STATUS, ABSORB_TOKEN_MS, absorbActive, absorbHeaders, absorbLogin, ROLE_FIELD, type AbsorbConfig, type AbsorbEnrollment, type AbsorbPage, type AbsorbUser } from './absorb';
 import { callVendor } from './http';
 import { ENROLLMENT_STATUS, type DoceboConfig } from './lms';
 
@@ -13,6 +14,8 @@ import { ENROLLMENT_STATUS, type DoceboConfig } from './lms';
 // Outside a workflow nothing retries for us: 429s wait for Retry-After, 5xx and network errors
 // back off (1 s doubling to 10 s), a few times, then the read fails with the vendor's answer.
 // (For the LMS port this would be `listLearners(): Promise<RosterLearner[]>`.)
+// `absorbRoster` reads an Absorb-style LMS (activities/absorb.ts) the same way; there the user
+// listing carries the department, so it needs no per-learner request at all.
 
 export interface RosterReadOptions {
   /** Requests in flight at once (default 16). */
@@ -54,26 +57,23 @@ export function limiter(n: number) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = {}): LmsRosterReader {
-  const base = config.baseUrl.replace(/\/$/, '');
-  const pageSize = Math.min(Math.max(options.pageSize ?? 200, 1), 200);
+type Token = { value: string; expiresAt: number };
+
+/**
+ * GETs for a bulk read: at most `concurrency` in flight, one token shared by all of them (fetched
+ * once, renewed once when it lapses or is refused), 429s and 5xx retried as the header above says.
+ */
+function rosterSession(base: string, options: RosterReadOptions, auth: { login(): Promise<Token>; headers(token: string): Record<string, string> }) {
   const attempts = options.attempts ?? 8;
   const run = limiter(Math.max(options.concurrency ?? 16, 1));
   let requests = 0;
-  type Token = { value: string; expiresAt: number };
   let token: Promise<Token> | undefined;
 
   // One token request at a time, shared by every reader in flight.
   function fetchToken(): Promise<Token> {
     const pending = (async () => {
       requests++;
-      const res = await callVendor<{ access_token: string; expires_in: number }>({
-        system: 'LMS',
-        method: 'POST',
-        url: `${base}/oauth2/token`,
-        form: { grant_type: 'client_credentials', client_id: config.clientId, client_secret: config.clientSecret, scope: 'api' },
-      });
-      return { value: res.body.access_token, expiresAt: Date.now() + res.body.expires_in * 1000 };
+      return auth.login();
     })();
     pending.catch(() => {
       if (token === pending) token = undefined;
@@ -95,7 +95,7 @@ export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = 
       try {
         const used = await accessToken();
         requests++;
-        const res = await callVendor<T>({ system: 'LMS', url: `${base}${path}`, headers: { authorization: `Bearer ${used}` }, accept: [401] });
+        const res = await callVendor<T>({ system: 'LMS', url: `${base}${path}`, headers: auth.headers(used), accept: [401] });
         if (res.status !== 401) return res.body;
         if (refreshed) throw new Error(`LMS rejected a fresh access token (GET ${path})`);
         refreshed = true;
@@ -110,6 +110,32 @@ export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = 
       }
     }
   }
+
+  return {
+    run,
+    get,
+    get requests() {
+      return requests;
+    },
+  };
+}
+
+export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = {}): LmsRosterReader {
+  const base = config.baseUrl.replace(/\/$/, '');
+  const pageSize = Math.min(Math.max(options.pageSize ?? 200, 1), 200);
+  const session = rosterSession(base, options, {
+    async login() {
+      const res = await callVendor<{ access_token: string; expires_in: number }>({
+        system: 'LMS',
+        method: 'POST',
+        url: `${base}/oauth2/token`,
+        form: { grant_type: 'client_credentials', client_id: config.clientId, client_secret: config.clientSecret, scope: 'api' },
+      });
+      return { value: res.body.access_token, expiresAt: Date.now() + res.body.expires_in * 1000 };
+    },
+    headers: (token) => ({ authorization: `Bearer ${token}` }),
+  });
+  const { run, get } = session;
 
   /** Every item of a paged listing: the first page says how many there are; the rest come concurrently. */
   async function all<T>(path: string): Promise<T[]> {
@@ -133,7 +159,7 @@ export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = 
 
   return {
     get requests() {
-      return requests;
+      return session.requests;
     },
     async listLearners() {
       const [users, enrollments] = await Promise.all([all<DoceboUser>('/manage/v1/user'), all<DoceboEnrollment>('/learn/v1/enrollments')]);
@@ -174,6 +200,73 @@ export function doceboRoster(config: DoceboConfig, options: RosterReadOptions = 
           }),
         ),
       );
+    },
+  };
+}
+
+export function absorbRoster(config: AbsorbConfig, options: RosterReadOptions = {}): LmsRosterReader {
+  const base = config.baseUrl.replace(/\/$/, '');
+  const limit = Math.min(Math.max(options.pageSize ?? 1000, 1), 1000);
+  const session = rosterSession(base, options, {
+    login: async () => ({ value: await absorbLogin(config), expiresAt: Date.now() + ABSORB_TOKEN_MS }),
+    headers: (token) => absorbHeaders(config, token),
+  });
+  const { run, get } = session;
+
+  /** Every item of a listing: page 0 says how many there are; the other pages come concurrently (`_offset` is a page number). */
+  async function all<T>(path: string, key: string): Promise<T[]> {
+    const sep = path.includes('?') ? '&' : '?';
+    const at = (offset: number) => run(() => get<AbsorbPage<T>>(`${path}${sep}_limit=${limit}&_offset=${offset}`));
+    const first = await at(0);
+    const pages = Math.ceil(first.totalItems / limit);
+    const rest = await Promise.all(Array.from({ length: Math.max(pages - 1, 0) }, (_, i) => at(i + 1)));
+    return [first, ...rest].flatMap((p) => (p[key] ?? []) as T[]);
+  }
+
+  return {
+    get requests() {
+      return session.requests;
+    },
+    async listLearners() {
+      type Department = { id: string; externalId: string | null };
+      type Course = { id: string; externalId: string | null };
+      const [users, departments, courses, enrollments] = await Promise.all([
+        all<AbsorbUser>('/users', 'users'),
+        all<Department>('/departments', 'departments'),
+        all<Course>('/courses', 'courses'),
+        all<AbsorbEnrollment>('/enrollments', 'enrollments'),
+      ]);
+      // A person is their oldest account, as the adapter resolves an external id.
+      const byEmployee = new Map<string, AbsorbUser>();
+      for (const u of users) {
+        if (!u.externalId) continue;
+        const seen = byEmployee.get(u.externalId);
+        if (!seen || u.dateAdded < seen.dateAdded) byEmployee.set(u.externalId, u);
+      }
+      const active = [...byEmployee.values()].filter(absorbActive);
+      const branchOf = new Map(departments.map((d) => [d.id, d.externalId]));
+      const codeOf = new Map(courses.map((c) => [c.id, c.externalId]));
+      const enrollmentsOf = new Map<string, RosterEnrollment[]>();
+      for (const e of enrollments) {
+        const code = codeOf.get(e.courseId);
+        if (!code) continue;
+        const list = enrollmentsOf.get(e.userId) ?? [];
+        list.push({ courseId: code, status: ABSORB_ENROLLMENT_STATUS[e.status] ?? 'enrolled', dueDate: e.dateDue ? e.dateDue.slice(0, 10) : null, completedAt: e.dateCompleted, enrolledAt: e.dateEnrolled ?? null });
+        enrollmentsOf.set(e.userId, list);
+      }
+      return active.map((u, i) => {
+        options.onProgress?.(i + 1, active.length);
+        return {
+          employeeId: u.externalId!,
+          lmsUserId: u.id,
+          name: `${u.firstName} ${u.lastName}`.trim(),
+          active: true,
+          branch: branchOf.get(u.departmentId) ?? null,
+          role: (u.customFields?.[ROLE_FIELD] as string | null | undefined) ?? null,
+          createdAt: u.dateAdded ?? null,
+          enrollments: (enrollmentsOf.get(u.id) ?? []).sort((a, b) => a.courseId.localeCompare(b.courseId)),
+        } satisfies RosterLearner;
+      });
     },
   };
 }

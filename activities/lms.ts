@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { Completion } from '../domain/learning';
 import type { ActualLmsState, EnrollmentStatus, LearnerAccount, PlanStep } from '../domain/lms-state';
 import { callVendor, type VendorResponse } from './http';
 
@@ -17,10 +18,23 @@ export interface Lms {
   removeLearnerFromGroup(employeeId: string, group: string): Promise<StepOutcome>;
   enrollLearner(employeeId: string, courseId: string, dueDate: string): Promise<StepOutcome>;
   unenrollLearner(employeeId: string, courseId: string): Promise<StepOutcome>;
+  /**
+   * Enrolls the person in a course they completed before, to renew a certificate: the
+   * enrollment starts over with a new due date. Already re-enrolled with that due date: already-done.
+   */
+  reenrollLearner(employeeId: string, courseId: string, dueDate: string): Promise<StepOutcome>;
+  /** The HRIS employee id of an LMS account (webhooks name the LMS's user id), or null. */
+  employeeIdOf(lmsUserId: string): Promise<string | null>;
   /** Courses the person teaches or authored, for knowledge retention when they leave. */
   coursesLedBy(employeeId: string): Promise<CourseLed[]>;
   /** Every account's HRIS employee id and whether it is active, paged through. */
   listAccounts(): Promise<{ externalId: string; active: boolean }[]>;
+  /**
+   * Completions recorded at or after `since` (an ISO date-time; null: all), oldest first, paged
+   * through, with the watermark to ask from next time. For LMSs without webhooks; a completion
+   * may come back again at the watermark's instant, so callers deduplicate (completionKey).
+   */
+  completionsSince(since: string | null): Promise<{ completions: Completion[]; watermark: string | null }>;
 }
 
 export type CourseLed = { courseId: string; title: string; role: 'instructor' | 'author' };
@@ -33,7 +47,7 @@ export interface DoceboConfig {
 
 type Page<T> = { data: { items: T[]; has_more_data: boolean } };
 type DoceboUser = { user_id: string; username: string; email: string; first_name: string; last_name: string; status: string; external_id: string | null; role: string | null; manager_id: string | null };
-type DoceboEnrollment = { id_course: string; course_code: string | null; status: string; due_date: string | null; date_complete: string | null };
+type DoceboEnrollment = { id_course: string; course_code: string | null; status: string; due_date: string | null; date_complete: string | null; score?: number | null; user_id?: string };
 
 /** Docebo's enrollment statuses in hrsync's terms. */
 export const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
@@ -45,8 +59,21 @@ export const ENROLLMENT_STATUS: Record<string, EnrollmentStatus> = {
   expired: 'expired',
 };
 
-const notInLms = (what: string) =>
+/** A course, branch or learner the LMS does not hold: retrying cannot help (every adapter fails the same way). */
+export const notInLms = (what: string) =>
   ApplicationFailure.create({ message: `${what} does not exist in the LMS`, type: 'LmsCatalogMismatch', nonRetryable: true });
+
+/** Code → LMS id for a catalog the LMS admins maintain (courses, branches); read once, re-read on a miss. */
+export function codeCatalog(what: string, load: () => Promise<Map<string, string>>) {
+  let known: Map<string, string> | undefined;
+  return async (code: string): Promise<string> => {
+    known ??= await load();
+    if (!known.has(code)) known = await load();
+    const id = known.get(code);
+    if (!id) throw notInLms(`${what} ${code}`);
+    return id;
+  };
+}
 
 export function docebo(config: DoceboConfig): Lms {
   const base = config.baseUrl.replace(/\/$/, '');
@@ -108,18 +135,8 @@ export function docebo(config: DoceboConfig): Lms {
     return id;
   }
 
-  /** Code → LMS id for a catalog the LMS admins maintain; read once, re-read on a miss. */
-  function catalog(what: string, path: string, entry: (item: Record<string, unknown>) => [string, string]) {
-    let known: Map<string, string> | undefined;
-    const load = async () => new Map((await all<Record<string, unknown>>(path)).map(entry));
-    return async (code: string): Promise<string> => {
-      known ??= await load();
-      if (!known.has(code)) known = await load();
-      const id = known.get(code);
-      if (!id) throw notInLms(`${what} ${code}`);
-      return id;
-    };
-  }
+  const catalog = (what: string, path: string, entry: (item: Record<string, unknown>) => [string, string]) =>
+    codeCatalog(what, async () => new Map((await all<Record<string, unknown>>(path)).map(entry)));
   const courseId = catalog('Course', '/learn/v1/courses', (c) => [String(c.code), String(c.id_course)]);
   const branchId = catalog('Branch', '/manage/v1/orgchart', (b) => [String(b.code), String(b.id_org)]);
 
@@ -266,6 +283,19 @@ export function docebo(config: DoceboConfig): Lms {
       return users.filter((u) => u.external_id).map((u) => ({ externalId: u.external_id!, active: String(u.status) === '1' }));
     },
 
+    async completionsSince(since) {
+      const query = `status=completed&sort_attr=date_complete&sort_dir=asc${since ? `&completion_date_from=${encodeURIComponent(since)}` : ''}`;
+      const [enrollments, users] = await Promise.all([all<DoceboEnrollment>(`/learn/v1/enrollments?${query}`), all<DoceboUser>('/manage/v1/user')]);
+      const employeeOf = new Map(users.filter((u) => u.external_id).map((u) => [String(u.user_id), u.external_id!]));
+      const completions: Completion[] = [];
+      for (const e of enrollments) {
+        const employeeId = employeeOf.get(String(e.user_id));
+        if (!employeeId || !e.course_code || !e.date_complete) continue;
+        completions.push({ employeeId, courseId: e.course_code, completedAt: new Date(e.date_complete).toISOString(), score: e.score ?? null });
+      }
+      return { completions, watermark: completions.at(-1)?.completedAt ?? since };
+    },
+
     async coursesLedBy(employeeId) {
       const id = await userId(employeeId);
       if (!id) return [];
@@ -278,6 +308,21 @@ export function docebo(config: DoceboConfig): Lms {
         ...teaching.map((c) => ({ courseId: c.code, title: c.name, role: 'instructor' as const })),
         ...authored.map((c) => ({ courseId: c.code, title: c.name, role: 'author' as const })),
       ];
+    },
+
+    async reenrollLearner(employeeId, code, dueDate) {
+      const id = await requireUser(employeeId);
+      const course = await courseId(code);
+      const current = (await all<DoceboEnrollment>(`/learn/v1/enrollments?user_id=${id}&course_id=${course}`))[0];
+      if (!current) return this.enrollLearner(employeeId, code, dueDate);
+      if (current.status !== 'completed' && current.status !== 'expired' && current.due_date === dueDate) return alreadyDone;
+      await api('PUT', `/learn/v1/enrollments/${course}/${id}`, { status: 'subscribed', due_date: dueDate, reset_tracking: true });
+      return applied;
+    },
+
+    async employeeIdOf(lmsUserId) {
+      const res = await api<{ data: { user_data: DoceboUser } }>('GET', `/manage/v1/user/${encodeURIComponent(lmsUserId)}`, undefined, [404]);
+      return res.status === 404 ? null : (res.body.data.user_data.external_id ?? null);
     },
 
     async unenrollLearner(employeeId, code) {

@@ -1,4 +1,4 @@
-import { stringify } from 'csv-stringify/sync';
+import { spreadsheetCsv } from './csv';
 import type pg from 'pg';
 import { describePlan } from '../domain/approval';
 import type { PlanStep } from '../domain/lms-state';
@@ -240,7 +240,7 @@ export function auditCsvRecord(e: AuditTrailEntry): Record<(typeof AUDIT_CSV_COL
 
 /** RFC 4180: a header, CRLF line ends, fields quoted where they need it. */
 export function auditCsv(trail: AuditTrail): string {
-  return stringify(trail.entries.map(auditCsvRecord), { header: true, columns: [...AUDIT_CSV_COLUMNS], record_delimiter: 'windows' });
+  return spreadsheetCsv(trail.entries.map(auditCsvRecord), AUDIT_CSV_COLUMNS);
 }
 
 /** The timeline for people: a heading for each workflow run, then its entries. */

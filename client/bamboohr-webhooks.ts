@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { previousProfile, readSnapshot, restoreSnapshot, swapSnapshot } from '../activities/intake';
 import { changeEvents } from '../domain/changes';
-import { describeInvalid, type HrEvent, type HrProfile } from '../domain/hr-event';
-import type { BridgeContext } from './bridge';
+import type { HrEvent, HrProfile } from '../domain/hr-event';
+import { parseBody, type BridgeContext } from './bridge';
 
 // BambooHR webhooks (SPEC §9): X-BambooHR-Signature = hex(HMAC-SHA256(private key, raw body +
 // timestamp)), plain concatenation. Two payload shapes: event-based ({type, data.employeeId}: the
@@ -67,17 +67,8 @@ export function registerBambooHrWebhooks(app: FastifyInstance, ctx: BridgeContex
     const problem = verify(ctx.secrets.bamboohr, raw, header('x-bamboohr-timestamp'), header('x-bamboohr-signature'));
     if (problem) return reject(401, problem);
 
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      return reject(400, `body is not JSON: ${(err as Error).message}`, { field: '(body)' });
-    }
-    const parsed = Payload.safeParse(json);
-    if (!parsed.success) {
-      const { field, message } = describeInvalid(parsed.error);
-      return reject(400, message, { field });
-    }
+    const parsed = parseBody(raw, Payload);
+    if (!parsed.ok) return reject(400, parsed.reason, parsed.extra);
     const changes =
       'employees' in parsed.data
         ? parsed.data.employees.map((e) => ({ employeeId: String(e.id), deleted: /delete/i.test(e.action ?? '') }))

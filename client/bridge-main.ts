@@ -4,7 +4,8 @@ import { createPool, migrate } from '../stack/database';
 import { serve } from '../stack/http';
 import { logger } from '../stack/logger';
 import { bambooHr } from '../activities/hris';
-import { createBridge } from './bridge';
+import { docebo } from '../activities/lms';
+import { bridgeSecrets, createBridge } from './bridge';
 import { sftpSettingsFromEnvironment, startSftpPoller } from './sftp-batch';
 
 /** The bridge on its own, for deployments: everything comes from the environment. */
@@ -21,8 +22,9 @@ export async function runBridge(): Promise<void> {
       temporal,
       pool,
       taskQueue: config.taskQueue,
-      secrets: { webhook: config.webhookSecret, bamboohr: config.surfaces.bamboohrWebhookKey, okta: config.surfaces.oktaHookSecret, scim: config.surfaces.scimToken },
+      secrets: bridgeSecrets(config.webhookSecret, config.surfaces),
       hris: bambooHr(config.hris),
+      lms: docebo(config.lms),
       logger,
     }),
     config.bridgePort,

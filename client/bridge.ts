@@ -1,12 +1,17 @@
+import type { z } from 'zod';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
-import { keepDelivery, recordDeadLetter, submitHrEvent, type Submission } from '../activities/intake';
+import { keepDelivery, recordDeadLetter, submitCompletion, submitHrEvent, type Submission } from '../activities/intake';
 import type { Hris } from '../activities/hris';
+import type { Lms } from '../activities/lms';
+import type { Completion } from '../domain/learning';
+import type { HrsyncConfig } from '../stack/config';
 import { describeInvalid, HrEvent } from '../domain/hr-event';
 import type { Logger } from '../stack/logger';
 import { bridgeMetrics, bridgeRegistry, countTakenEvent, enableDefaultMetrics, endpointLabel, rejectReason, sourceLabel } from '../stack/metrics';
 import { registerBambooHrWebhooks } from './bamboohr-webhooks';
+import { registerLmsWebhooks } from './lms-webhooks';
 import { registerOktaEventHooks } from './okta-hooks';
 import { registerScim } from './scim';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyEventSignature } from './signing';
@@ -21,6 +26,11 @@ export interface BridgeSecrets {
   bamboohr?: string;
   okta?: string;
   scim?: string;
+  lms?: string;
+}
+
+export function bridgeSecrets(webhook: string, surfaces: HrsyncConfig['surfaces']): BridgeSecrets {
+  return { webhook, bamboohr: surfaces.bamboohrWebhookKey, okta: surfaces.oktaHookSecret, scim: surfaces.scimToken, lms: surfaces.lmsWebhookSecret };
 }
 
 export interface BridgeOptions {
@@ -30,16 +40,34 @@ export interface BridgeOptions {
   secrets: BridgeSecrets;
   /** To read the full profile when a vendor only says who changed. */
   hris: Hris;
+  /** To resolve the person an LMS webhook names by LMS user id; without it the LMS surface answers 503. */
+  lms?: Lms;
   logger: Logger;
 }
 
 export type Outcome = { status: number; body: Record<string, unknown> };
+
+/** A verified body read as JSON and parsed with the surface's schema, or why not (the field at fault). */
+export function parseBody<T>(raw: string, schema: z.ZodType<T>): { ok: true; data: T } | { ok: false; reason: string; extra: Record<string, unknown> } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    return { ok: false, reason: `body is not JSON: ${(err as Error).message}`, extra: { field: '(body)' } };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const { field, message, issues } = describeInvalid(parsed.error);
+  return { ok: false, reason: message, extra: { field, issues } };
+}
 
 export interface BridgeContext extends BridgeOptions {
   /** Turns a delivery away: dead-lettered with its raw body and the reason, answered with the status. */
   reject(endpoint: string, source: string, status: number, reason: string, headers: Record<string, unknown>, rawBody: string, extra?: Record<string, unknown>): Promise<Outcome>;
   /** Takes one canonical event (deduplicated by id) for its employee's entity workflow. */
   submit(event: HrEvent, rawBody: string): Promise<Submission>;
+  /** Takes one completion reported by the LMS (deduplicated) for its learningRecord workflow. */
+  takeCompletion(completion: Completion, source: string): ReturnType<typeof submitCompletion>;
   /** Keeps an accepted vendor delivery raw, with the events it produced. */
   keep(source: string, endpoint: string, headers: Record<string, unknown>, rawBody: string, eventIds: string[], note?: string): Promise<number>;
   send(reply: FastifyReply, outcome: Outcome): FastifyReply;
@@ -55,14 +83,22 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   // Whether the surface an endpoint belongs to has its secret (a 503 without one is "not-configured").
   const { secrets } = options;
   const configured = (endpoint: string) =>
-    !!(endpoint.includes('/webhooks/bamboohr') ? secrets.bamboohr : endpoint.includes('/webhooks/okta') ? secrets.okta : endpoint.includes('/scim/') ? secrets.scim : secrets.webhook);
+    !!(endpoint.includes('/webhooks/bamboohr') ? secrets.bamboohr : endpoint.includes('/webhooks/okta') ? secrets.okta : endpoint.includes('/scim/') ? secrets.scim : endpoint.includes('/webhooks/lms') ? secrets.lms && options.lms : secrets.webhook);
 
   const ctx: BridgeContext = {
     ...options,
     async reject(endpoint, source, status, reason, headers, rawBody, extra = {}) {
       const label = rejectReason(status, rawBody, configured(endpoint));
       bridgeMetrics.eventsRejected.inc({ source: sourceLabel(source), endpoint: endpointLabel(endpoint), status: String(status), reason: label });
-      const deadLetterId = await recordDeadLetter(pool, { source, endpoint, status, reason, detail: extra, headers, rawBody });
+      let deadLetterId: number | null = null;
+      try {
+        deadLetterId = await recordDeadLetter(pool, { source, endpoint, status, reason, detail: extra, headers, rawBody });
+      } catch (err) {
+        // Not kept (the database is down or its pool exhausted): a refusal the sender would not retry
+        // becomes a 503 it will, so the delivery is not lost.
+        logger.error({ endpoint, source, status, err: (err as Error).message }, 'could not keep a rejected delivery');
+        return { status: 503, body: { error: `${reason}; and it could not be kept, so retry later` } };
+      }
       // The short reason only: the full one can quote the body (JSON.parse does); it is in the dead letter.
       logger.warn({ endpoint, source, status, reason: label, field: extra.field, deadLetterId }, 'delivery rejected');
       return { status, body: { error: reason, ...extra, deadLetterId } };
@@ -73,9 +109,26 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
       logger.info({ eventId: event.id, employeeId: event.employee.id, workflowId: submitted.workflowId, type: event.type, status: submitted.status }, 'event taken');
       return submitted;
     },
+    async takeCompletion(completion, source) {
+      const taken = await submitCompletion({ temporal, pool, taskQueue }, completion, source);
+      countTakenEvent(source, taken.status);
+      logger.info({ completionKey: taken.completionKey, employeeId: completion.employeeId, workflowId: taken.workflowId, status: taken.status }, 'completion taken');
+      return taken;
+    },
     keep: (source, endpoint, headers, rawBody, eventIds, note) => keepDelivery(pool, { source, endpoint, headers, rawBody, eventIds, note }),
     send: (reply, outcome) => reply.code(outcome.status).send(outcome.body),
   };
+
+  // Whatever a surface did not expect (its database gone mid-request, a body it could not take):
+  // kept like any refusal and answered so that the sender knows to retry (503), never a bare 500.
+  app.setErrorHandler(async (err: Error & { statusCode?: number }, req, reply) => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 503;
+    logger.error({ url: req.url, status, err: err.message }, 'delivery failed unexpectedly');
+    const source = /\/webhooks\/(bamboohr|okta|lms)|\/scim\//.exec(req.url)?.[1] ?? (req.url.includes('/scim/') ? 'scim' : 'api');
+    const reason = status === 503 ? `the delivery could not be handled; retry later (${err.message})` : err.message;
+    return ctx.send(reply, await ctx.reject(req.url.split('?')[0]!, source, status, reason, req.headers as Record<string, unknown>, raw));
+  });
 
   app.post('/events', async (req, reply) => {
     const raw = typeof req.body === 'string' ? req.body : '';
@@ -85,17 +138,8 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
     const signature = verifyEventSignature(options.secrets.webhook, raw, header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER));
     if (!signature.ok) return ctx.send(reply, await ctx.reject('/events', 'api', 401, signature.reason, headers, raw));
 
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      return ctx.send(reply, await ctx.reject('/events', 'api', 400, `body is not JSON: ${(err as Error).message}`, headers, raw, { field: '(body)' }));
-    }
-    const parsed = HrEvent.safeParse(json);
-    if (!parsed.success) {
-      const { field, message, issues } = describeInvalid(parsed.error);
-      return ctx.send(reply, await ctx.reject('/events', 'api', 400, message, headers, raw, { field, issues }));
-    }
+    const parsed = parseBody(raw, HrEvent);
+    if (!parsed.ok) return ctx.send(reply, await ctx.reject('/events', 'api', 400, parsed.reason, headers, raw, parsed.extra));
     try {
       const submitted = await ctx.submit(parsed.data, raw);
       return ctx.send(reply, { status: submitted.status === 'accepted' ? 202 : 200, body: { ...submitted } });
@@ -108,6 +152,7 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   registerBambooHrWebhooks(app, ctx);
   registerOktaEventHooks(app, ctx);
   registerScim(app, ctx);
+  registerLmsWebhooks(app, ctx);
 
   enableDefaultMetrics(bridgeRegistry);
   app.get('/metrics', async (_req, reply) => reply.header('content-type', bridgeRegistry.contentType).send(await bridgeRegistry.metrics()));

@@ -135,6 +135,13 @@ program
     if (lc?.current) out(`  running now: ${lc.current.workflowId}`);
     if (lc?.pending.length) out(`  waiting in line: ${lc.pending.map((p) => `${p.type} ${p.eventId}`).join(', ')}`);
     if (lc?.contract) out(`  contract timers: sponsor reminder ${lc.contract.reminded ? 'sent' : `at ${lc.contract.remindAt}`}, account closes at ${lc.contract.endsAt}`);
+    if (status.training.length) {
+      out('  training records (latest per course):');
+      for (const t of status.training) {
+        const valid = t.expiresAt ? (t.standing === 'overdue' ? `EXPIRED ${t.expiresAt.slice(0, 10)}: overdue` : `valid until ${t.expiresAt.slice(0, 10)}`) : 'no expiry';
+        out(`    ${t.courseId.padEnd(10)} completed ${t.completedAt.slice(0, 10)}${t.score === null ? '' : ` (score ${t.score})`}, ${valid}${t.renewal ? `; ${t.renewal}` : ''}`);
+      }
+    }
     if (status.archive.length) {
       out('  archived training records:');
       for (const a of status.archive) out(`    ${a.courseId.padEnd(10)} ${a.status.padEnd(12)} separated ${a.separatedOn}, kept until ${a.retentionUntil}`);
@@ -230,6 +237,23 @@ program
     for (const d of report.drift.slice(0, 50)) out(`  drift  ${d.employeeId.padEnd(12)} ${d.kinds.join(', ')}: ${d.steps.join(' ')}`);
     if (report.drift.length > 50) out(`  … and ${report.drift.length - 50} more (--json for all)`);
     for (const h of report.needsHuman) out(`  PERSON ${h.employeeId.padEnd(12)} ${h.reason}: ${h.detail}`);
+  });
+
+program
+  .command('poll-completions')
+  .option('--since <date-time>', 'read from this ISO date-time instead of the kept watermark (a backfill; completions already taken start nothing)')
+  .option('--json', 'one JSON document on stdout')
+  .description('read the completions the LMS recorded since the last poll now (the scheduled poll, on demand), for an LMS without webhooks')
+  .action(async (opts: { since?: string; json?: boolean }) => {
+    if (opts.since !== undefined && Number.isNaN(Date.parse(opts.since))) throw new Error(`--since must be an ISO 8601 date-time, got "${opts.since}"`);
+    const config = loadConfig();
+    const result = await withTemporal(config, (client) =>
+      client.workflow.execute('completionPoll', { workflowId: `completion-poll-${new Date().toISOString().replace(/[:.]/g, '-')}`, taskQueue: config.taskQueue, args: [{ since: opts.since ?? null }] }),
+    );
+    const r = result as { since: string | null; watermark: string | null; found: number; accepted: number; duplicates: number; started: boolean };
+    if (opts.json) return out(JSON.stringify(r, null, 2));
+    if (r.started) return out(`First poll: completions will be read from ${r.watermark} on (use --since to read earlier ones).`);
+    out(`Completions since ${r.since}: ${r.found} found, ${r.accepted} new (a learningRecord workflow each), ${r.duplicates} already taken. Next poll reads from ${r.watermark}.`);
   });
 
 program

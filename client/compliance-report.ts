@@ -1,5 +1,6 @@
-import { stringify } from 'csv-stringify/sync';
-import { doceboRoster, type RosterReadOptions } from '../activities/lms-roster';
+import type { RosterReadOptions } from '../activities/lms-roster';
+import { spreadsheetCsv } from './csv';
+import { lmsRoster } from '../activities/lms-vendors';
 import { complianceReport, DEFINITIONS, type ComplianceReport, type ComplianceStatus, type CourseDue, type OverTimePoint } from '../domain/compliance';
 import type { Organisation } from '../domain/organisation';
 import type { HrsyncConfig } from '../stack/config';
@@ -17,7 +18,7 @@ export async function readComplianceReport(
   org: Organisation,
   options: { asOf: string; dueSoonDays?: number; site?: string; weeks?: number } & Pick<RosterReadOptions, 'concurrency' | 'onProgress'>,
 ): Promise<ComplianceReport> {
-  const reader = doceboRoster(config.lms, { concurrency: options.concurrency, onProgress: options.onProgress });
+  const reader = lmsRoster(config.lms, { concurrency: options.concurrency, onProgress: options.onProgress });
   let roster;
   try {
     roster = await reader.listLearners();
@@ -33,7 +34,7 @@ const percent = (share: number) => `${(share * 100).toFixed(share === 1 || share
 
 /** RFC 4180 CSV (CRLF, quoted where needed), a row per person. */
 export function complianceCsv(report: ComplianceReport): string {
-  return stringify(
+  return spreadsheetCsv(
     report.people.map((p) => ({
       site: p.site,
       role: p.role,
@@ -44,7 +45,7 @@ export function complianceCsv(report: ComplianceReport): string {
       overdue_courses: courseList(p.overdueCourses),
       due_soon_courses: courseList(p.dueSoonCourses),
     })),
-    { header: true, columns: ['site', 'role', 'employee', 'name', 'status', 'since', 'overdue_courses', 'due_soon_courses'], record_delimiter: 'windows' },
+    ['site', 'role', 'employee', 'name', 'status', 'since', 'overdue_courses', 'due_soon_courses'],
   );
 }
 

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { addDays, isoDateOf } from '../domain/dates';
 import type { EmployeeProfile, HrEvent } from '../domain/hr-event';
+import { completionKey } from '../domain/learning';
 import { stepKey } from '../domain/lms-state';
+import type { LearningRecordResult } from '../workflows/learning';
 import { bambooRecord, contractorProfile, hireEvent, lifecycleEvent, sampleRoster } from '../simulators/roster';
 import { createPool } from '../stack/database';
 import { startLocalStack } from '../stack/local';
 import type { SyncResult } from '../workflows/learner-sync';
 import type { PendingApproval } from '../domain/approval';
-import { pendingApprovalQuery } from '../workflows/definitions';
+import { learningRecordWorkflowId, pendingApprovalQuery } from '../workflows/definitions';
 import { decide } from './approvals';
 import { employeePlan } from './inspect';
 import { resultWhenStarted } from './results';
@@ -28,6 +30,7 @@ export async function runDemo(): Promise<boolean> {
   const pool = createPool(stack.config.databaseUrl!, { embedded: stack.config.embeddedDatabase });
   try {
     const hris = stack.hrisSimulator;
+    if (stack.absorbSimulator) throw new Error('the demo drives the Docebo-style LMS simulator: unset LMS_VENDOR (the Absorb-style one runs under npm start and in test/lms-contract.test.ts)');
     if (!hris || !stack.lmsSimulator) {
       throw new Error('the demo hires made-up people, so it runs against the simulators: unset HRIS_BASE_URL and LMS_BASE_URL');
     }
@@ -145,6 +148,17 @@ export async function runDemo(): Promise<boolean> {
     }
     write(`  HRIS edit     ${mover.id.padEnd(10)} location ${mover.site} → BAY: the LMS branch followed in ${Date.now() - editedAt} ms`);
     roster[5] = moved2;
+
+    write('\n5. Learning flows back (the LMS announces a completion; a course-enrollment-completed webhook reaches the bridge):');
+    lms.setWebhook({ url: `${stack.config.bridgeUrl}/webhooks/lms`, secret: stack.config.surfaces.lmsWebhookSecret! });
+    const learner = roster[2]!;
+    const completedAt = new Date().toISOString();
+    const completedT0 = Date.now();
+    await fetch(`${lms.url}/sim/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ externalId: learner.id, courseCode: 'LOTO-201', score: 96, completedAt }) });
+    await lms.idle();
+    const learned = await resultWhenStarted<LearningRecordResult>(stack.temporal, learningRecordWorkflowId(completionKey({ employeeId: learner.id, courseId: 'LOTO-201', completedAt })));
+    const skillRows = hris.tableRows(learner.id, 'customSkills').map((r) => `${r.customSkillId} (${r.customProficiency})`);
+    write(`  completion    ${learner.id.padEnd(10)} LOTO-201, score 96 → training record ${learned.recorded ? 'written' : 'already there'}; HRIS skills now ${skillRows.join(', ') || 'none'}; in ${Date.now() - completedT0} ms`);
 
     const everyone = [...roster, leaving, staying];
     const rows: string[][] = [];

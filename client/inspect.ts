@@ -2,9 +2,11 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
 import { postgresAuditStore } from '../activities/audit';
+import { latestTrainingRecords } from '../activities/learning';
+import { certificationStanding } from '../domain/learning';
 import { withJobMapping, type JobMapping } from '../domain/ai';
 import { bambooHr } from '../activities/hris';
-import { docebo } from '../activities/lms';
+import { lmsAdapter } from '../activities/lms-vendors';
 import type { PendingApproval } from '../domain/approval';
 import type { ArchivedRecord, GapItem } from '../domain/lifecycle';
 import { pendingApprovals } from './approvals';
@@ -34,6 +36,8 @@ export interface EmployeeStatus {
   accessGroups: string[];
   /** Training records archived at a separation, with their retention dates. */
   archive: (ArchivedRecord & { separatedOn: string })[];
+  /** The latest training record of each course completed, with whether its certificate is still valid. */
+  training: { courseId: string; completedAt: string; score: number | null; expiresAt: string | null; standing: ReturnType<typeof certificationStanding>; renewal: string | null }[];
 }
 
 async function withSystem<T>(system: string, where: string, fn: () => Promise<T>): Promise<T> {
@@ -55,9 +59,9 @@ async function lifecycleOf(temporal: Client, employeeId: string): Promise<Lifecy
 
 export async function employeeStatus(config: HrsyncConfig, temporal: Client, pool: pg.Pool, employeeId: string): Promise<EmployeeStatus> {
   const store = postgresAuditStore(pool);
-  const [employee, learner, workflows, lifecycle, approvals, [audit, accessGroups, archive, gapReport]] = await Promise.all([
+  const [employee, learner, workflows, lifecycle, approvals, [audit, accessGroups, archive, gapReport, records]] = await Promise.all([
     withSystem('HRIS', config.hris.baseUrl, () => bambooHr(config.hris).getProfile(employeeId)),
-    withSystem('LMS', config.lms.baseUrl, () => docebo(config.lms).findLearner(employeeId)),
+    withSystem('LMS', config.lms.baseUrl, () => lmsAdapter(config.lms).findLearner(employeeId)),
     withSystem('Temporal', config.temporalAddress, async () => {
       const found: EmployeeStatus['workflows'] = [];
       const query = `${EmployeeIdKey.name} = "${employeeId.replace(/"/g, '')}"`;
@@ -70,9 +74,17 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
     withSystem('Temporal', config.temporalAddress, () => lifecycleOf(temporal, employeeId)),
     withSystem('Temporal', config.temporalAddress, () => pendingApprovals(temporal, employeeId)),
     withSystem('PostgreSQL', 'DATABASE_URL', () =>
-      Promise.all([store.forEmployee(employeeId, 20), store.accessGroupsOf(employeeId), store.archiveOf(employeeId), store.latest(employeeId, 'report', 'competency-gap')]),
+      Promise.all([store.forEmployee(employeeId, 20), store.accessGroupsOf(employeeId), store.archiveOf(employeeId), store.latest(employeeId, 'report', 'competency-gap'), latestTrainingRecords(pool, employeeId)]),
     ),
   ]);
+  const enrollment = new Map((learner?.enrollments ?? []).map((e) => [e.courseId, e]));
+  const nowIso = new Date().toISOString();
+  const training = records.map((record) => {
+    const e = enrollment.get(record.courseId);
+    // Enrolled again (not completed) since: the renewal under way, due on the expiry date.
+    const renewal = record.expiresAt && e && e.status !== 'completed' ? `enrolled again, due ${e.dueDate ?? '?'}` : null;
+    return { ...record, standing: certificationStanding(record, nowIso), renewal };
+  });
   const now = new Map((learner?.enrollments ?? []).map((e) => [e.courseId, e.status]));
   const gap = ((gapReport?.detail as { gap?: GapItem[] } | undefined)?.gap ?? []).map((g) => ({ ...g, statusNow: now.get(g.courseId) ?? 'not-enrolled' }));
   return {
@@ -91,6 +103,7 @@ export async function employeeStatus(config: HrsyncConfig, temporal: Client, poo
     lifecycle: lifecycle && { current: lifecycle.current, pending: lifecycle.pending, contract: lifecycle.contract },
     accessGroups,
     archive,
+    training,
   };
 }
 
@@ -107,7 +120,7 @@ export interface EmployeePlan {
 export async function employeePlan(config: HrsyncConfig, pool: pg.Pool, employeeId: string, asOf = new Date().toISOString()): Promise<EmployeePlan> {
   const [profile, actual, accessGroups] = await Promise.all([
     withSystem('HRIS', config.hris.baseUrl, () => bambooHr(config.hris).getProfile(employeeId)),
-    withSystem('LMS', config.lms.baseUrl, () => docebo(config.lms).findLearner(employeeId)),
+    withSystem('LMS', config.lms.baseUrl, () => lmsAdapter(config.lms).findLearner(employeeId)),
     withSystem('PostgreSQL', 'DATABASE_URL', () => postgresAuditStore(pool).accessGroupsOf(employeeId)),
   ]);
   if (!profile) throw new Error(`employee ${employeeId} is not in the HRIS (${config.hris.baseUrl})`);

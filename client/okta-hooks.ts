@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { handOver } from '../activities/intake';
 import { identityEventSignal } from '../workflows/definitions';
 import { describeInvalid } from '../domain/hr-event';
 import type { IdentityEvent } from '../domain/identity';
-import type { BridgeContext } from './bridge';
+import { parseBody, type BridgeContext } from './bridge';
 
 // Okta Event Hooks (SPEC §9): a one-time GET with X-Okta-Verification-Challenge answered with
 // {"verification": …}; then POSTs authenticated by the Authorization value set on the hook (no
@@ -74,14 +75,16 @@ async function takeIdentityEvent(ctx: BridgeContext, event: IdentityEvent): Prom
       [event.provider, event.uuid, event.change, workflowId],
     );
     if (inserted.rowCount) {
-      await ctx.temporal.workflow.signalWithStart('identityLifecycle', {
-        workflowId,
-        taskQueue: ctx.taskQueue,
-        args: [{ provider: event.provider }],
-        signal: identityEventSignal,
-        signalArgs: [event],
-        memo: { summary: `identity-provider events of one ${event.provider} user, in published order` },
-      });
+      await handOver(ctx, () =>
+        ctx.temporal.workflow.signalWithStart('identityLifecycle', {
+          workflowId,
+          taskQueue: ctx.taskQueue,
+          args: [{ provider: event.provider }],
+          signal: identityEventSignal,
+          signalArgs: [event],
+          memo: { summary: `identity-provider events of one ${event.provider} user, in published order` },
+        }),
+      );
     }
     await db.query('COMMIT');
     return !!inserted.rowCount;
@@ -118,17 +121,8 @@ export function registerOktaEventHooks(app: FastifyInstance, ctx: BridgeContext)
     if (!ctx.secrets.okta) return reject(503, 'Okta event hooks are not configured: set OKTA_EVENT_HOOK_SECRET');
     if (!authorised(ctx.secrets.okta, req.headers.authorization)) return reject(401, 'Authorization does not match the event hook secret');
 
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      return reject(400, `body is not JSON: ${(err as Error).message}`, { field: '(body)' });
-    }
-    const delivery = Delivery.safeParse(json);
-    if (!delivery.success) {
-      const { field, message } = describeInvalid(delivery.error);
-      return reject(400, message, { field });
-    }
+    const delivery = parseBody(raw, Delivery);
+    if (!delivery.ok) return reject(400, delivery.reason, delivery.extra);
 
     const mapped = delivery.data.data.events.map(identityEventFromOkta);
     const events = mapped.flatMap((m) => ('event' in m ? [m.event] : [])).sort((a, b) => a.published.localeCompare(b.published));

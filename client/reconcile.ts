@@ -10,24 +10,49 @@ import { reconciliationProgressQuery } from '../workflows/definitions';
 export const NIGHTLY_SCHEDULE_ID = 'hrsync-nightly-reconciliation';
 export const DEFAULT_RECONCILE_CRON = '0 2 * * *';
 
-/** Creates the nightly schedule, or brings an existing one to this cron; safe on every start. */
-export async function ensureReconciliationSchedule(temporal: Client, taskQueue: string, cron = DEFAULT_RECONCILE_CRON): Promise<'created' | 'updated'> {
-  const spec = { cronExpressions: [cron] };
-  const action = { type: 'startWorkflow' as const, workflowType: 'reconciliation', taskQueue, args: [{ dryRun: false }], workflowId: 'reconciliation-nightly' };
+/** Creates a Temporal Schedule, or brings an existing one to this cron and action; safe on every start. */
+export async function ensureSchedule(
+  temporal: Client,
+  schedule: { scheduleId: string; cron: string; workflowType: string; workflowId: string; taskQueue: string; args: unknown[]; summary: string },
+): Promise<'created' | 'updated'> {
+  const spec = { cronExpressions: [schedule.cron] };
+  const action = { type: 'startWorkflow' as const, workflowType: schedule.workflowType, taskQueue: schedule.taskQueue, args: schedule.args, workflowId: schedule.workflowId };
   try {
-    await temporal.schedule.create({
-      scheduleId: NIGHTLY_SCHEDULE_ID,
-      spec,
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-      memo: { summary: 'HRIS roster against the LMS, every night; drift fixed through the employee workflows' },
-    });
+    await temporal.schedule.create({ scheduleId: schedule.scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' }, memo: { summary: schedule.summary } });
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await temporal.schedule.getHandle(NIGHTLY_SCHEDULE_ID).update((previous) => ({ ...previous, spec, action }));
+    await temporal.schedule.getHandle(schedule.scheduleId).update((previous) => ({ ...previous, spec, action }));
     return 'updated';
   }
+}
+
+/** The nightly reconciliation's schedule. */
+export function ensureReconciliationSchedule(temporal: Client, taskQueue: string, cron = DEFAULT_RECONCILE_CRON) {
+  return ensureSchedule(temporal, {
+    scheduleId: NIGHTLY_SCHEDULE_ID,
+    cron,
+    workflowType: 'reconciliation',
+    workflowId: 'reconciliation-nightly',
+    taskQueue,
+    args: [{ dryRun: false }],
+    summary: 'HRIS roster against the LMS, every night; drift fixed through the employee workflows',
+  });
+}
+
+export const COMPLETION_POLL_SCHEDULE_ID = 'hrsync-completion-poll';
+
+/** The completion poller's schedule, for LMSs without webhooks (harmless beside them: completions are taken once). */
+export function ensureCompletionPollSchedule(temporal: Client, taskQueue: string, cron: string) {
+  return ensureSchedule(temporal, {
+    scheduleId: COMPLETION_POLL_SCHEDULE_ID,
+    cron,
+    workflowType: 'completionPoll',
+    workflowId: 'completion-poll',
+    taskQueue,
+    args: [{}],
+    summary: 'Completions recorded in the LMS since the last poll become training records, skills and renewals',
+  });
 }
 
 /** Runs a reconciliation and waits for it, drawing its progress on stderr. */

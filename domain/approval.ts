@@ -92,7 +92,8 @@ export type ChangeKind = { type: 'hire' } | { type: 'change' } | { type: 'access
 /**
  * Whether a whole plan must wait for a person, and why: a move into a leadership role (a
  * promotion; a hire too when the organisation says so), or a job or access group the
- * organisation marks `requiresApproval`. Null when it may go ahead.
+ * organisation marks `requiresApproval`. Null when it may go ahead. An account made where
+ * none exists (reconciliation re-making a missing one) is held exactly as a hire would be.
  */
 export function approvalNeed(
   org: Organisation,
@@ -104,8 +105,9 @@ export function approvalNeed(
   if (!desired.active || change.type === 'separation') return null;
   const leadership = (role: string | null | undefined) => !!role && !!org.roles.find((r) => r.id === role)?.leadership;
   const role = desired.account.role;
-  if (leadership(role) && !leadership(actual?.account.role) && (change.type !== 'hire' || org.approvals.leadershipOnHire)) {
-    return { kind: 'leadership', reasons: [`${change.type === 'hire' ? 'a hire' : 'a move'} into the leadership role "${role}"`] };
+  const creating = change.type === 'hire' || !actual;
+  if (leadership(role) && !leadership(actual?.account.role) && (!creating || org.approvals.leadershipOnHire)) {
+    return { kind: 'leadership', reasons: [`${creating ? 'a hire' : 'a move'} into the leadership role "${role}"`] };
   }
   const job = org.jobCodes.find((j) => j.code === profile.jobCode);
   const reasons: string[] = [];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 // One row of the audit trail: what happened to whom, why, and in which workflow run.
 
-export const AuditKind = z.enum(['delivery', 'plan', 'step', 'decision', 'approval', 'outcome', 'review', 'report', 'notification', 'schedule']);
+export const AuditKind = z.enum(['delivery', 'plan', 'step', 'decision', 'approval', 'outcome', 'review', 'report', 'notification', 'schedule', 'learning']);
 export type AuditKind = z.infer<typeof AuditKind>;
 
 export const AuditEntry = z.object({

@@ -104,7 +104,7 @@ export const AccessGroup = z.object({
 
 const duration = z.string().regex(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/, 'must be a duration like 90s, 15m, 4h or 2d');
 
-export const APPROVAL_KINDS = ['ai-mapping', 'leadership', 'bulk-deactivation', 'configured'] as const;
+export const APPROVAL_KINDS = ['ai-mapping', 'leadership', 'bulk-deactivation', 'configured', 'job-change'] as const;
 export const ApprovalKind = z.enum(APPROVAL_KINDS);
 export type ApprovalKind = z.infer<typeof ApprovalKind>;
 
@@ -130,6 +130,32 @@ export const Skill = z.object({
   courses: z.array(code).default([]),
 });
 export type Skill = z.infer<typeof Skill>;
+
+/** Proficiencies, lowest first: what completed training shows (domain/skills.ts inferSkills). */
+export const PROFICIENCY = ['foundational', 'proficient', 'advanced'] as const;
+export const Proficiency = z.enum(PROFICIENCY);
+export type Proficiency = z.infer<typeof Proficiency>;
+
+/** A skill level that makes a person a candidate for another job: a job-change request, always approved by a person. */
+export const JobChangeRule = z.object({
+  skill: code,
+  proficiency: Proficiency,
+  /** The jobs this applies to. */
+  from: z.array(code).min(1),
+  to: code,
+});
+export type JobChangeRule = z.infer<typeof JobChangeRule>;
+
+export const Learning = z.object({
+  /** How long before a certificate expires the person is enrolled again, and reminded. */
+  recertification: z
+    .object({ reenrollBefore: duration.default('60d'), remindBefore: duration.default('30d') })
+    .default({ reenrollBefore: '60d', remindBefore: '30d' }),
+  /** Write inferred skills to the HRIS profile. */
+  writeSkillsToHris: z.boolean().default(true),
+  jobChanges: z.array(JobChangeRule).default([]),
+});
+export type Learning = z.infer<typeof Learning>;
 
 export const Branch = z.object({ code, name: z.string().min(1) });
 export const Group = z.object({ code, name: z.string().min(1) });
@@ -160,6 +186,7 @@ export const Organisation = z
       })
       .default({ confidenceThreshold: 0.75, shadowMode: false }),
     skills: z.array(Skill).default([]),
+    learning: Learning.default({ recertification: { reenrollBefore: '60d', remindBefore: '30d' }, writeSkillsToHris: true, jobChanges: [] }),
     approvals: z
       .object({
         /** Also hold a hire straight into a leadership role (a promotion into one always waits). */
@@ -170,7 +197,8 @@ export const Organisation = z
       })
       .superRefine((a, ctx) => {
         for (const kind of APPROVAL_KINDS) {
-          if (!a.kinds[kind]) ctx.addIssue({ code: 'custom', path: ['kinds', kind], message: `is required: who approves ${kind} changes` });
+          // Job changes are only proposed when learning.jobChanges has rules (checked below).
+          if (kind !== 'job-change' && !a.kinds[kind]) ctx.addIssue({ code: 'custom', path: ['kinds', kind], message: `is required: who approves ${kind} changes` });
         }
       }),
     /** Retention of training records for courses that do not set their own. */
@@ -211,6 +239,17 @@ export const Organisation = z
     org.skills.forEach((skill, i) =>
       skill.courses.forEach((c, j) => check(courses.has(c), ['skills', i, 'courses', j], `names unknown course "${c}"`)),
     );
+    const skillIds = known('skill', org.skills);
+    check(
+      !org.learning.jobChanges.length || !!org.approvals.kinds['job-change'],
+      ['approvals', 'kinds', 'job-change'],
+      'is required when learning.jobChanges has rules: who approves job-change changes',
+    );
+    org.learning.jobChanges.forEach((rule, i) => {
+      check(skillIds.has(rule.skill), ['learning', 'jobChanges', i, 'skill'], `names unknown skill "${rule.skill}"`);
+      check(jobs.has(rule.to), ['learning', 'jobChanges', i, 'to'], `names unknown job code "${rule.to}"`);
+      rule.from.forEach((j, k) => check(jobs.has(j), ['learning', 'jobChanges', i, 'from', k], `names unknown job code "${j}"`));
+    });
     org.jobCodes.forEach((job, i) =>
       job.hints.departments.forEach((d, j) => check(departments.has(d), ['jobCodes', i, 'hints', 'departments', j], `names unknown department "${d}"`)),
     );

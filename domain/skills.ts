@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ActualEnrollment } from './lms-state';
-import type { Organisation } from './organisation';
+import type { Organisation, Proficiency } from './organisation';
 import { tokens, weightedOverlap } from './text-similarity';
 
 // Skills: what completed training shows a person can do, and free-form skill labels normalised
@@ -81,8 +81,7 @@ export function normaliseSkillDeterministically(label: string, org: Organisation
   return { label, skillId: best.skillId, confidence: Number(best.score.toFixed(2)) };
 }
 
-export const PROFICIENCY = ['foundational', 'proficient', 'advanced'] as const;
-export type Proficiency = (typeof PROFICIENCY)[number];
+export { PROFICIENCY, type Proficiency } from './organisation';
 
 export interface InferredSkill {
   skillId: string;

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { webhookSender } from './webhook-sender';
 import { createApp, serve, type RunningServer } from './http';
 
 // A BambooHR-style HRIS: /api/gateway.php/{company}/v1 with HTTP Basic (API key as the user),
@@ -60,10 +61,18 @@ export interface HrisSimulator extends RunningServer {
   upsertEmployee(employee: BambooEmployee): void;
   employees(): BambooEmployee[];
   setWebhook(webhook: HrisWebhook | undefined): void;
+  /** The rows of one of an employee's tables (customSkills, customJobChangeRequests, …). */
+  tableRows(employeeId: string, table: string): TableRow[];
   /** Every webhook delivery so far; `idle()` waits for those still retrying. */
   webhookDeliveries(): WebhookDelivery[];
   idle(): Promise<void>;
 }
+
+export type TableRow = { id: string; employeeId: string } & Record<string, string | null>;
+
+// BambooHR's tabular data: /employees/{id}/tables/{table} lists rows, POST adds one, POST …/{rowId}
+// updates one. Only custom tables (and jobInfo) exist here; values are strings.
+const TABLE = /^(custom[A-Za-z0-9]+|jobInfo)$/;
 
 const DATE_FIELDS = new Set(['hireDate', 'terminationDate', 'customContractStart', 'customContractEnd']);
 
@@ -72,8 +81,14 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
   const apiKey = options.apiKey ?? 'hris-dev-key';
   const employees = new Map<string, { record: BambooEmployee; lastChanged: string; action: 'Inserted' | 'Updated' | 'Deleted' }>();
   let webhook = options.webhook;
-  const deliveries: WebhookDelivery[] = [];
-  const inFlight = new Set<Promise<void>>();
+  const webhooks = webhookSender<WebhookDelivery>();
+  const tables = new Map<string, TableRow[]>();
+  let nextRowId = 1;
+  const rowsOf = (employeeId: string, table: string) => {
+    const key = `${employeeId}/${table}`;
+    if (!tables.has(key)) tables.set(key, []);
+    return tables.get(key)!;
+  };
 
   // Like BambooHR: POST, signed, retried on a 5xx (never on a 4xx), a few times.
   const announce = (record: BambooEmployee, previous: BambooEmployee | undefined) => {
@@ -86,25 +101,10 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
         ? { type, timestamp: new Date().toISOString(), data: { companyId: company, employeeId: record.id, changedFields } }
         : { employees: [{ id: record.id, action: previous ? 'Updated' : 'Created', timestamp: new Date().toISOString(), changedFields, fields: Object.fromEntries(changedFields.map((f) => [f, { value: (record as Record<string, unknown>)[f] }])) }] },
     );
-    const delivery: WebhookDelivery = { at: new Date().toISOString(), employeeId: record.id, type, attempts: 0, status: null };
-    deliveries.push(delivery);
-    const send = async () => {
-      for (let attempt = 1; attempt <= 5; attempt++) {
-        delivery.attempts = attempt;
-        const timestamp = String(Math.floor(Date.now() / 1000));
-        const signature = createHmac('sha256', privateKey).update(body + timestamp).digest('hex');
-        try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-bamboohr-timestamp': timestamp, 'x-bamboohr-signature': signature }, body });
-          delivery.status = res.status;
-          if (res.status < 500) return;
-        } catch {
-          delivery.status = null;
-        }
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
-    };
-    const p = send().finally(() => inFlight.delete(p));
-    inFlight.add(p);
+    webhooks.send({ at: new Date().toISOString(), employeeId: record.id, type, attempts: 0, status: null }, url, body, () => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return { 'x-bamboohr-timestamp': timestamp, 'x-bamboohr-signature': createHmac('sha256', privateKey).update(body + timestamp).digest('hex') };
+    });
   };
 
   const upsertEmployee = (record: BambooEmployee) => {
@@ -169,6 +169,38 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
     return out;
   });
 
+  const tableRequest = (req: FastifyRequest, reply: FastifyReply) => {
+    const { id, table } = req.params as { id: string; table: string };
+    const entry = employees.get(id);
+    if (!entry || entry.action === 'Deleted') return void reply.code(404).send();
+    if (!TABLE.test(table)) return void reply.code(400).send({ error: `unknown table "${table}"` });
+    return rowsOf(id, table);
+  };
+  const rowValues = (body: unknown, reply: FastifyReply) => {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return void reply.code(400).send({ error: 'body must be a JSON object of field values' });
+    const values = Object.entries(body as Record<string, unknown>);
+    if (values.some(([, v]) => v !== null && typeof v !== 'string')) return void reply.code(400).send({ error: 'field values must be strings' });
+    return Object.fromEntries(values) as Record<string, string | null>;
+  };
+  app.get(`${base}/employees/:id/tables/:table`, async (req, reply) => tableRequest(req, reply) ?? reply);
+  app.post(`${base}/employees/:id/tables/:table`, async (req, reply) => {
+    const rows = tableRequest(req, reply);
+    const values = rows && rowValues(req.body, reply);
+    if (!rows || !values) return reply;
+    const row = { ...values, id: String(nextRowId++), employeeId: (req.params as { id: string }).id };
+    rows.push(row);
+    return reply.code(201).send(row);
+  });
+  app.post(`${base}/employees/:id/tables/:table/:rowId`, async (req, reply) => {
+    const rows = tableRequest(req, reply);
+    const values = rows && rowValues(req.body, reply);
+    if (!rows || !values) return reply;
+    const row = rows.find((r) => r.id === (req.params as { rowId: string }).rowId);
+    if (!row) return reply.code(404).send();
+    Object.assign(row, values, { id: row.id, employeeId: row.employeeId });
+    return row;
+  });
+
   app.get('/sim/state', async () => ({ company, employees: [...employees.values()].map((e) => ({ ...e.record, lastChanged: e.lastChanged })) }));
   app.put('/sim/employees/:id', async (req) => {
     const record = { ...(req.body as BambooEmployee), id: (req.params as { id: string }).id };
@@ -184,8 +216,9 @@ export async function startHrisSimulator(options: HrisSimulatorOptions = {}): Pr
     upsertEmployee,
     employees: () => [...employees.values()].map((e) => e.record),
     setWebhook: (w) => void (webhook = w),
-    webhookDeliveries: () => deliveries.map((d) => ({ ...d })),
-    idle: async () => void (await Promise.all([...inFlight])),
+    tableRows: (employeeId, table) => rowsOf(employeeId, table).map((r) => ({ ...r })),
+    webhookDeliveries: webhooks.deliveries,
+    idle: webhooks.idle,
   };
 }
 

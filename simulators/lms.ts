@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { webhookSender } from './webhook-sender';
 import { createApp, serve, type RunningServer } from './http';
 
 // A Docebo-style LMS: OAuth2 client credentials, /manage/v1 users, branches and groups,
@@ -18,6 +19,18 @@ export interface LmsSimulatorOptions {
   latencyMs?: number;
   courses?: { code: string; title: string }[];
   branches?: { code: string; name: string }[];
+  /** Where completions are announced: a Docebo-style `course.enrollment.completed` webhook, signed with the secret. */
+  webhook?: LmsWebhook;
+}
+
+export interface LmsWebhook {
+  url: string;
+  secret: string;
+}
+
+/** X-Docebo-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>. */
+export function signDoceboWebhook(secret: string, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
 }
 
 export interface Fault {
@@ -71,6 +84,12 @@ export interface LmsSimulator extends RunningServer {
   setLatency(ms: number): void;
   clearFaults(): void;
   setRateLimit(perSecond: number): void;
+  setWebhook(webhook: LmsWebhook | undefined): void;
+  /** When the account of this employee, or one of its enrollments, was last created (epoch ms). */
+  lastWriteAt(externalId: string): number | undefined;
+  /** Every completion webhook sent so far, with the last answer; `idle()` waits for those still retrying. */
+  webhookDeliveries(): { messageId: string; attempts: number; status: number | null }[];
+  idle(): Promise<void>;
   stats: { requests: number; byStatus: Record<string, number>; usersCreated: number };
 }
 
@@ -178,6 +197,18 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   let refilledAt = Date.now();
   const faults: Fault[] = [];
   const issued = new Map<string, number>();
+  /** When each user's account or enrollments were last written (for latency measurements). */
+  const writtenAt = new Map<number, number>();
+  let webhook = options.webhook;
+  const webhooks = webhookSender<{ messageId: string; attempts: number; status: number | null }>();
+  const announce = (payload: Record<string, unknown>) => {
+    if (!webhook) return;
+    const { url, secret } = webhook;
+    const messageId = `wh-${randomUUID()}`;
+    const firedAt = new Date().toISOString();
+    const body = JSON.stringify({ event: 'course.enrollment.completed', message_id: messageId, fired_at: firedAt, payload: { ...payload, fired_at: firedAt } });
+    webhooks.send({ messageId, attempts: 0, status: null }, url, body, () => ({ 'x-docebo-signature': signDoceboWebhook(secret, body) }));
+  };
   const store = new LmsStore();
   store.seed(options.courses ?? DEFAULT_COURSES, options.branches ?? []);
   const stats = { requests: 0, byStatus: {} as Record<string, number>, usersCreated: 0 };
@@ -295,6 +326,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     }
     store.users.set(id, user);
     stats.usersCreated++;
+    writtenAt.set(id, Date.now());
     return { data: { success: true, user_id: id } };
   });
 
@@ -394,9 +426,15 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     const q = req.query as Record<string, string | undefined>;
     const userIds = new Set(ids(q.user_id?.split(',')));
     const courseIds = new Set(ids(q.course_id?.split(',')));
+    const from = q.completion_date_from ? Date.parse(q.completion_date_from) : null;
     const items = [...store.enrollments.values()].filter(
-      (e) => (!userIds.size || userIds.has(e.id_user)) && (!courseIds.size || courseIds.has(e.id_course)),
+      (e) =>
+        (!userIds.size || userIds.has(e.id_user)) &&
+        (!courseIds.size || courseIds.has(e.id_course)) &&
+        (!q.status || e.status === q.status) &&
+        (from === null || (e.date_complete !== null && Date.parse(e.date_complete) >= from)),
     );
+    if (q.sort_attr === 'date_complete') items.sort((a, b) => (a.date_complete ?? '').localeCompare(b.date_complete ?? '') * (q.sort_dir === 'desc' ? -1 : 1));
     return page(items.map((e) => store.enrollmentJson(e)), q);
   });
 
@@ -425,11 +463,23 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
             date_complete: null,
             score: null,
           });
+          writtenAt.set(userId, Date.now());
           enrolled.push({ user_id: userId, course_id: courseId });
         }
       }
     }
     return { data: { enrolled, errors } };
+  });
+
+  // Starts a completed (or expired) enrollment over, keeping nothing of its tracking: a recertification.
+  app.put('/learn/v1/enrollments/:course/:user', async (req, reply) => {
+    const p = req.params as { course: string; user: string };
+    const e = store.enrollments.get(`${Number(p.course)}:${Number(p.user)}`);
+    if (!e) return notFound(reply, 'Enrollment');
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof b.due_date === 'string') e.due_date = b.due_date;
+    if (b.status === 'subscribed' || b.reset_tracking === true) Object.assign(e, { status: 'subscribed', date_complete: null, score: null, enroll_date: new Date().toISOString() });
+    return { data: store.enrollmentJson(e) };
   });
 
   app.delete('/learn/v1/enrollments/:course/:user', async (req, reply) => {
@@ -482,12 +532,20 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
       date_complete: completedAt,
       score: b.score ?? 100,
     });
+    announce({ user_id: user.user_id, username: user.username, course_id: course.id_course, course_code: course.code, completion_date: completedAt, score: b.score ?? 100 });
     return { data: store.enrollmentJson(store.enrollments.get(key)!) };
   });
 
   const server = await serve(app, options.port ?? 0);
   return {
     ...server,
+    setWebhook: (w) => void (webhook = w),
+    lastWriteAt: (externalId) => {
+      const user = [...store.users.values()].find((u) => u.external_id === externalId);
+      return user ? writtenAt.get(user.user_id) : undefined;
+    },
+    webhookDeliveries: webhooks.deliveries,
+    idle: webhooks.idle,
     snapshot: () => store.snapshot(),
     injectFault: (fault) => faults.push({ ...fault }),
     tamper: (externalId, change) => {

@@ -18,9 +18,11 @@ const Runtime = z.object({
   embeddedDatabase: z.boolean().optional(),
   bridgeUrl: z.string().optional(),
   webhookSecret: z.string().optional(),
-  surfaces: z.object({ bamboohrWebhookKey: z.string().optional(), oktaHookSecret: z.string().optional(), scimToken: z.string().optional() }).optional(),
+  surfaces: z.object({ bamboohrWebhookKey: z.string().optional(), oktaHookSecret: z.string().optional(), scimToken: z.string().optional(), lmsWebhookSecret: z.string().optional() }).optional(),
   hris: z.object({ baseUrl: z.string(), company: z.string(), apiKey: z.string() }).optional(),
-  lms: z.object({ baseUrl: z.string(), clientId: z.string(), clientSecret: z.string() }).optional(),
+  lms: z
+    .object({ vendor: z.string().optional(), baseUrl: z.string(), clientId: z.string(), clientSecret: z.string(), username: z.string().optional(), password: z.string().optional(), apiKey: z.string().optional() })
+    .optional(),
   pid: z.number().optional(),
 });
 export type RuntimeFile = z.infer<typeof Runtime>;
@@ -46,12 +48,26 @@ export interface HrsyncConfig {
   bridgePort: number;
   webhookSecret: string | undefined;
   /** Secrets of the vendor surfaces of the bridge; a surface without one answers 503. */
-  surfaces: { bamboohrWebhookKey?: string; oktaHookSecret?: string; scimToken?: string };
+  surfaces: { bamboohrWebhookKey?: string; oktaHookSecret?: string; scimToken?: string; lmsWebhookSecret?: string };
   hris: { baseUrl: string; company: string; apiKey: string };
   ai: { apiKey?: string; baseUrl?: string; model: string; timeoutMs: number };
   /** The organisation file; unset: the bundled sample. */
   organisationPath: string | undefined;
-  lms: { baseUrl: string; clientId: string; clientSecret: string };
+  /**
+   * The LMS and its adapter (activities/lms-vendors.ts): Docebo-style takes the OAuth2 client,
+   * Absorb-style an admin's username and password and the portal's API key.
+   */
+  lms: { vendor: LmsVendor; baseUrl: string; clientId: string; clientSecret: string; username?: string; password?: string; apiKey?: string };
+}
+
+/** The LMS vendors hrsync has an adapter (and a simulator) for; LMS_VENDOR picks one. */
+export const LMS_VENDORS = ['docebo', 'absorb'] as const;
+export type LmsVendor = (typeof LMS_VENDORS)[number];
+
+export function lmsVendor(value: string | undefined): LmsVendor {
+  const vendor = (value ?? '').trim().toLowerCase() || 'docebo';
+  if (!(LMS_VENDORS as readonly string[]).includes(vendor)) throw new Error(`LMS_VENDOR must be one of ${LMS_VENDORS.join(', ')}; got "${value}"`);
+  return vendor as LmsVendor;
 }
 
 const integer = (value: string | undefined, fallback: number, name: string, max: number, what: string) => {
@@ -77,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
       bamboohrWebhookKey: env.BAMBOOHR_WEBHOOK_KEY || runtime.surfaces?.bamboohrWebhookKey || undefined,
       oktaHookSecret: env.OKTA_EVENT_HOOK_SECRET || runtime.surfaces?.oktaHookSecret || undefined,
       scimToken: env.SCIM_BEARER_TOKEN || runtime.surfaces?.scimToken || undefined,
+      lmsWebhookSecret: env.LMS_WEBHOOK_SECRET || runtime.surfaces?.lmsWebhookSecret || undefined,
     },
     hris: {
       baseUrl: env.HRIS_BASE_URL || runtime.hris?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.hris}`,
@@ -91,9 +108,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
       timeoutMs: integer(env.HRSYNC_AI_TIMEOUT_MS, 20_000, 'HRSYNC_AI_TIMEOUT_MS', 600_000, 'milliseconds (at most 600000)'),
     },
     lms: {
+      vendor: lmsVendor(env.LMS_VENDOR || runtime.lms?.vendor),
       baseUrl: env.LMS_BASE_URL || runtime.lms?.baseUrl || `http://127.0.0.1:${DEFAULT_PORTS.lms}`,
       clientId: env.LMS_CLIENT_ID || runtime.lms?.clientId || 'hrsync',
       clientSecret: env.LMS_CLIENT_SECRET || runtime.lms?.clientSecret || '',
+      username: env.LMS_USERNAME || runtime.lms?.username || undefined,
+      password: env.LMS_PASSWORD || runtime.lms?.password || undefined,
+      apiKey: env.LMS_API_KEY || runtime.lms?.apiKey || undefined,
     },
   };
 }
@@ -101,6 +122,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, runtime: Runtim
 /** Where the worker serves GET /metrics (HRSYNC_WORKER_METRICS_PORT; 0: a free port). */
 export function workerMetricsPort(env: NodeJS.ProcessEnv = process.env): number {
   return port(env.HRSYNC_WORKER_METRICS_PORT, DEFAULT_PORTS.workerMetrics, 'HRSYNC_WORKER_METRICS_PORT');
+}
+
+/** Workflows a worker keeps in memory between tasks (HRSYNC_MAX_CACHED_WORKFLOWS, default 500). */
+export function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
+  return integer(env.HRSYNC_MAX_CACHED_WORKFLOWS, 500, 'HRSYNC_MAX_CACHED_WORKFLOWS', 1_000_000, 'a whole number of workflows (0: no cache)');
+}
+
+/** This worker's LMS request budget per second (LMS_REQUESTS_PER_SECOND; 0 or unset: none). */
+export function lmsRequestsPerSecond(env: NodeJS.ProcessEnv = process.env): number {
+  return integer(env.LMS_REQUESTS_PER_SECOND, 0, 'LMS_REQUESTS_PER_SECOND', 100_000, 'a whole number of requests per second (0: no limit)');
 }
 
 export function requireDatabaseUrl(config: HrsyncConfig): string {
@@ -118,6 +149,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   DATABASE_URL: 'PostgreSQL URL for the audit trail; unset: embedded PGlite under .hrsync/',
   HRSYNC_CONFIG: 'the organisation file (YAML or JSON); unset: the bundled sample organisation',
   HRSYNC_WEBHOOK_SECRET: 'HMAC secret for POST /events; unset under `hrsync start`: generated into .hrsync/runtime.json',
+  HRSYNC_COMPLETION_POLL_CRON: 'when the worker polls the LMS for completions (cron, UTC; default */15 * * * *; off: never)',
+  LMS_WEBHOOK_SECRET: 'secret of the LMS completion webhook (X-Docebo-Signature: sha256 HMAC of the body); unset: POST /webhooks/lms answers 503',
   BAMBOOHR_WEBHOOK_KEY: 'private key of the BambooHR webhook (HMAC-SHA256 of body + timestamp); unset: POST /webhooks/bamboohr answers 503',
   OKTA_EVENT_HOOK_SECRET: 'the Authorization header value set on the Okta event hook; unset: /webhooks/okta answers 503',
   SCIM_BEARER_TOKEN: 'the bearer token the identity provider sends to /scim/v2; unset: SCIM answers 503',
@@ -134,6 +167,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   SFTP_POLL_INTERVAL_MS: 'how often the folder is polled (default 300000)',
   HRSYNC_RECONCILE_CRON: 'when the nightly reconciliation runs, a cron expression in UTC (default "0 2 * * *"); "off": no schedule',
   HRSYNC_PORT: 'port of the bridge (default 8080)',
+  HRSYNC_MAX_CACHED_WORKFLOWS: 'workflows a worker keeps in memory between tasks (default 500; each idle employee workflow costs memory, an evicted one replays its history on its next event)',
+  LMS_REQUESTS_PER_SECOND: 'LMS requests per second this worker process makes at most, spaced evenly (default 0: no limit; with N replicas give each 1/N of the LMS limit)',
   HRSYNC_WORKER_METRICS_PORT: 'port of the worker\'s Prometheus endpoint GET /metrics (default 9464; 0: a free port)',
   HRSYNC_BIND: 'address `hrsync bridge` and `hrsync worker` listen on (default 0.0.0.0; `hrsync start` listens on 127.0.0.1)',
   HRSYNC_URL: 'where `hrsync event` sends events (default http://127.0.0.1:$HRSYNC_PORT)',
@@ -141,9 +176,13 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
   HRIS_BASE_URL: 'BambooHR-style API base URL; unset under `hrsync start`: the HRIS simulator',
   HRIS_COMPANY: 'BambooHR company subdomain',
   HRIS_API_KEY: 'BambooHR API key',
-  LMS_BASE_URL: 'Docebo-style API base URL; unset under `hrsync start`: the LMS simulator',
-  LMS_CLIENT_ID: 'LMS OAuth2 client id',
-  LMS_CLIENT_SECRET: 'LMS OAuth2 client secret',
+  LMS_VENDOR: 'which LMS adapter: docebo (Docebo-style, the default) or absorb (Absorb-style)',
+  LMS_BASE_URL: 'the LMS API base URL; unset under `hrsync start`: the simulator of LMS_VENDOR',
+  LMS_CLIENT_ID: 'LMS OAuth2 client id (docebo)',
+  LMS_CLIENT_SECRET: 'LMS OAuth2 client secret (docebo)',
+  LMS_USERNAME: 'the LMS admin the API logs in as (absorb)',
+  LMS_PASSWORD: 'that admin\'s password (absorb)',
+  LMS_API_KEY: 'the LMS portal\'s Integration API private key, sent as x-api-key (absorb)',
   OPENAI_API_KEY: 'key of an OpenAI-compatible endpoint for the AI mapper; unset: the deterministic mapper',
   OPENAI_BASE_URL: 'base URL of an OpenAI-compatible endpoint (default https://api.openai.com/v1)',
   OPENAI_MODEL: 'model for the AI mapper (default gpt-4o-mini)',
@@ -152,8 +191,17 @@ export const ENVIRONMENT_VARIABLES: Record<string, string> = {
 };
 
 /** The nightly reconciliation's cron, or null when the schedule is switched off. */
+function cronSetting(value: string | undefined, fallback: string): string | null {
+  const v = (value ?? '').trim();
+  if (v.toLowerCase() === 'off') return null;
+  return v || fallback;
+}
+
 export function reconcileCron(env: NodeJS.ProcessEnv = process.env): string | null {
-  const value = (env.HRSYNC_RECONCILE_CRON ?? '').trim();
-  if (value.toLowerCase() === 'off') return null;
-  return value || '0 2 * * *';
+  return cronSetting(env.HRSYNC_RECONCILE_CRON, '0 2 * * *');
+}
+
+/** The completion poller's cron (default every 15 minutes; `off` for none, e.g. with LMS webhooks only). */
+export function completionPollCron(env: NodeJS.ProcessEnv = process.env): string | null {
+  return cronSetting(env.HRSYNC_COMPLETION_POLL_CRON, '*/15 * * * *');
 }

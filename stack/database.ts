@@ -65,6 +65,19 @@ export async function startEmbeddedPostgres(dataDir: string, port = 0): Promise<
 }
 
 /** Creates `name` on the server at `adminUrl` if it is missing, and returns its URL. */
+/** Drops a throwaway database (tests, benchmarks), closing whatever is still connected to it; never throws. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '')}" WITH (FORCE)`);
+  } catch {
+    // Left behind at worst: its name says what made it.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();

@@ -1,19 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { bambooHr } from '../activities/hris';
-import { createBridge } from '../client/bridge';
-import { ensureReconciliationSchedule, NIGHTLY_SCHEDULE_ID } from '../client/reconcile';
+import { bridgeSecrets, createBridge } from '../client/bridge';
+import { COMPLETION_POLL_SCHEDULE_ID, ensureCompletionPollSchedule, ensureReconciliationSchedule, NIGHTLY_SCHEDULE_ID } from '../client/reconcile';
 import { sftpSettingsFromEnvironment, startSftpPoller } from '../client/sftp-batch';
 import { loadOrganisation } from '../domain/load-organisation';
+import { startAbsorbSimulator, type AbsorbSimulator } from '../simulators/absorb';
 import { startHrisSimulator, type HrisSimulator } from '../simulators/hris';
 import { startLmsSimulator, type LmsSimulator } from '../simulators/lms';
 import { bambooRecord, sampleRoster } from '../simulators/roster';
 import { createHrsyncWorker } from '../workers/worker';
-import { DEFAULT_PORTS, loadConfig, reconcileCron, STATE_DIR, workerMetricsPort, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
+import { DEFAULT_PORTS, completionPollCron, lmsVendor, loadConfig, reconcileCron, STATE_DIR, workerMetricsPort, writeRuntimeFile, type HrsyncConfig, type RuntimeFile } from './config';
 import { createPool, migrate, startEmbeddedPostgres } from './database';
 import { serve } from './http';
 import { logger } from './logger';
@@ -29,6 +29,8 @@ export interface LocalStackOptions {
   /** Free ports, in-memory Temporal and a throwaway database: for the demo. */
   ephemeral?: boolean;
   progress?: (line: string) => void;
+  /** A prebuilt workflow bundle (tests); otherwise the worker bundles the workflows at start. */
+  workflowBundlePath?: string;
 }
 
 export interface LocalStack {
@@ -36,7 +38,10 @@ export interface LocalStack {
   urls: Record<string, string>;
   temporal: Client;
   hrisSimulator?: HrisSimulator;
+  /** The Docebo-style LMS simulator (LMS_VENDOR=docebo, the default). */
   lmsSimulator?: LmsSimulator;
+  /** The Absorb-style LMS simulator (LMS_VENDOR=absorb). */
+  absorbSimulator?: AbsorbSimulator;
   stop(): Promise<void>;
 }
 
@@ -104,7 +109,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       urls['HRIS simulator'] = `${hrisSimulator.url}/sim/state`;
     }
     let lmsSimulator: LmsSimulator | undefined;
-    if (!env.LMS_BASE_URL) {
+    let absorbSimulator: AbsorbSimulator | undefined;
+    if (!env.LMS_BASE_URL && lmsVendor(env.LMS_VENDOR) === 'absorb') {
+      absorbSimulator = await startAbsorbSimulator({
+        port: fixedPort(DEFAULT_PORTS.lms),
+        username: env.LMS_USERNAME || 'hrsync',
+        password: env.LMS_PASSWORD || randomBytes(16).toString('hex'),
+        privateKey: env.LMS_API_KEY || randomUUID(),
+        courses: organisation.courses,
+        branches: organisation.branches,
+      });
+      stops.push(absorbSimulator.close);
+      const { url, username, password, privateKey } = absorbSimulator;
+      runtime.lms = { vendor: 'absorb', baseUrl: url, clientId: 'hrsync', clientSecret: '', username, password, apiKey: privateKey };
+      urls['LMS simulator (Absorb-style)'] = `${url}/sim/state`;
+    } else if (!env.LMS_BASE_URL) {
       const clientSecret = randomBytes(16).toString('hex');
       lmsSimulator = await startLmsSimulator({ port: fixedPort(DEFAULT_PORTS.lms), clientSecret, courses: organisation.courses, branches: organisation.branches });
       stops.push(lmsSimulator.close);
@@ -117,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bamboohrWebhookKey: env.BAMBOOHR_WEBHOOK_KEY || randomBytes(24).toString('hex'),
       oktaHookSecret: env.OKTA_EVENT_HOOK_SECRET || randomBytes(24).toString('hex'),
       scimToken: env.SCIM_BEARER_TOKEN || randomBytes(24).toString('hex'),
+      lmsWebhookSecret: env.LMS_WEBHOOK_SECRET || randomBytes(24).toString('hex'),
     };
 
     const config = loadConfig(env, runtime);
@@ -130,17 +150,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     stops.push(() => nativeConnection.close());
     progress('Worker: bundling the workflows…');
+    const systems = connectSystems(config, pool, temporal);
     const worker: Worker = await createHrsyncWorker({
       connection: nativeConnection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      systems: connectSystems(config, pool, temporal),
+      systems,
+      workflowBundlePath: options.workflowBundlePath,
     });
     const running = worker.run();
     const cron = reconcileCron(env);
     if (cron && !ephemeral) {
       await ensureReconciliationSchedule(temporal, config.taskQueue, cron);
       urls['Nightly reconciliation'] = `schedule ${NIGHTLY_SCHEDULE_ID} (${cron} UTC)`;
+    }
+    const pollCron = completionPollCron(env);
+    if (pollCron && !ephemeral) {
+      await ensureCompletionPollSchedule(temporal, config.taskQueue, pollCron);
+      urls['Completion poll'] = `schedule ${COMPLETION_POLL_SCHEDULE_ID} (${pollCron} UTC)`;
     }
     stops.push(async () => {
       // The SDK's own signal handler may already have begun the shutdown.
@@ -159,8 +186,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         temporal,
         pool,
         taskQueue: config.taskQueue,
-        secrets: { webhook: runtime.webhookSecret, bamboohr: config.surfaces.bamboohrWebhookKey, okta: config.surfaces.oktaHookSecret, scim: config.surfaces.scimToken },
-        hris: bambooHr(config.hris),
+        secrets: bridgeSecrets(runtime.webhookSecret, config.surfaces),
+        // The worker's own adapters: one Absorb login per process (a second would revoke the first's token).
+        hris: systems.hris,
+        lms: systems.lms,
         logger,
       }),
       ephemeral ? 0 : config.bridgePort,
@@ -170,6 +199,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (hrisSimulator && !ephemeral) {
       hrisSimulator.setWebhook({ url: `${bridge.url}/webhooks/bamboohr`, privateKey: runtime.surfaces.bamboohrWebhookKey! });
     }
+    // Completions in the LMS simulator reach the bridge as Docebo-style webhooks.
+    if (lmsSimulator && !ephemeral) lmsSimulator.setWebhook({ url: `${bridge.url}/webhooks/lms`, secret: runtime.surfaces.lmsWebhookSecret! });
     const sftp = sftpSettingsFromEnvironment(env);
     if (sftp) {
       const poller = startSftpPoller({ intake: { temporal, pool, taskQueue: config.taskQueue }, sftp: sftp.sftp, intervalMs: sftp.intervalMs, logger });
@@ -184,7 +215,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       writeRuntimeFile({ ...runtime, pid: process.pid });
       stops.push(async () => writeRuntimeFile({}));
     }
-    return { config: finalConfig, urls, temporal, hrisSimulator, lmsSimulator, stop };
+    return { config: finalConfig, urls, temporal, hrisSimulator, lmsSimulator, absorbSimulator, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -21,7 +21,7 @@ export const workerRegistry = new Registry();
 // The bridge
 
 /** Where events come from; anything else a sender writes in `source` is counted as "other". */
-const KNOWN_SOURCES = new Set(['api', 'bamboohr', 'okta', 'scim', 'sftp', 'csv']);
+const KNOWN_SOURCES = new Set(['api', 'bamboohr', 'okta', 'scim', 'sftp', 'csv', 'lms', 'lms-poll']);
 export const sourceLabel = (source: string): string => (KNOWN_SOURCES.has(source.toLowerCase()) ? source.toLowerCase() : 'other');
 
 const FIXED_ENDPOINTS = new Set(['/events', '/webhooks/bamboohr', '/webhooks/okta', '/webhooks/lms']);

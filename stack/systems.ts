@@ -4,7 +4,7 @@ import type { Systems } from '../activities';
 import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai';
 import { postgresAuditStore } from '../activities/audit';
 import { bambooHr } from '../activities/hris';
-import { docebo } from '../activities/lms';
+import { lmsAdapter } from '../activities/lms-vendors';
 import { loadOrganisation } from '../domain/load-organisation';
 import type { HrsyncConfig } from './config';
 
@@ -12,7 +12,7 @@ import type { HrsyncConfig } from './config';
 export function connectSystems(config: HrsyncConfig, pool: pg.Pool, temporal: Client): Systems {
   return {
     hris: bambooHr(config.hris),
-    lms: docebo(config.lms),
+    lms: lmsAdapter(config.lms),
     audit: postgresAuditStore(pool),
     ai: aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }),
     organisation: () => loadOrganisation(config.organisationPath),

@@ -57,6 +57,7 @@ describe('approvalNeed', () => {
     ['a promotion into a leadership role', supervisor, account('operator'), { type: 'change' }, 'leadership'],
     ['a change for someone already in leadership', supervisor, account('supervisor'), { type: 'change' }, null],
     ['a hire into leadership (not held unless the organisation says so)', supervisor, null, { type: 'hire' }, null],
+    ['a missing account re-made for someone in leadership (reconciliation): held like a hire', supervisor, null, { type: 'change' }, null],
     ['an ordinary promotion', profile({ jobCode: 'CHM-OP2' }), account('operator'), { type: 'change' }, null],
     ['a privileged access grant', profile({ accessGroups: ['Privileged IT Administrators'] }), account('operator'), { type: 'access', group: 'Privileged IT Administrators' }, 'configured'],
     ['an ordinary access grant', profile({ accessGroups: ['EHR Clinical Access'] }), account('operator'), { type: 'access', group: 'EHR Clinical Access' }, null],

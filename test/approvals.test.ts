@@ -1,25 +1,23 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { isoDateOf } from '../domain/dates';
 import type { EmployeeProfile } from '../domain/hr-event';
-import { SAMPLE_ORGANISATION_PATH } from '../domain/load-organisation';
 import { bambooRecord, employeeProfile, hireEvent, lifecycleEvent, SAMPLE_HIRES } from '../simulators/roster';
 import { approvalSignal, decideUpdate } from '../workflows/definitions';
 import { eventually, runHrsync, stackEnvironment, startTestStack, type TestStack } from './support/stack';
+import { sampleOrganisationFile } from './support/organisation-file';
 
 // Human approval end to end: approve and reject, refusals that change nothing but are audited,
 // escalation and auto-rejection on short timers, and the CLI. The organisation here is the
 // sample with its leadership approvals on a clock of seconds.
 
 const dir = mkdtempSync(join(tmpdir(), 'hrsync-approvals-'));
-const organisationPath = join(dir, 'organisation.yaml');
-const org = parseYaml(readFileSync(SAMPLE_ORGANISATION_PATH, 'utf8'));
-org.approvals.kinds.leadership = { approvers: ['hr.director', 'ops.vp'], remindAfter: '1s', escalateAfter: '2s', escalateTo: ['coo.office'], rejectAfter: '6s' };
-writeFileSync(organisationPath, stringifyYaml(org));
+const organisationPath = sampleOrganisationFile(dir, (org) => {
+  org.approvals.kinds.leadership = { approvers: ['hr.director', 'ops.vp'], remindAfter: '1s', escalateAfter: '2s', escalateTo: ['coo.office'], rejectAfter: '6s' };
+});
 
 let stack: TestStack;
 beforeAll(async () => {

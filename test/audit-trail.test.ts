@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_CSV_COLUMNS, auditCsv, auditTimeline, auditTrail, UnknownEmployeeError, type AuditTrail, type AuditTrailEntry } from '../client/audit-trail';
+import { AUDIT_CSV_COLUMNS, auditTrail, UnknownEmployeeError, type AuditTrail, type AuditTrailEntry } from '../client/audit-trail';
 import { employeePlan } from '../client/inspect';
 import { isoDateOf } from '../domain/dates';
 import type { EmployeeProfile } from '../domain/hr-event';
@@ -14,9 +14,6 @@ import { eventually, runHrsync, stackEnvironment, startTestStack, type TestStack
 // workflow run that wrote it, against the real stack (a hire through a BambooHR webhook, a
 // promotion approved by a person, a termination; an AI-mapped legacy job code).
 
-// `hrsync audit` is registered by client/cli.ts (registerReportCommands); until that line is
-// there, the subprocess checks are skipped and the same trail is checked in-process.
-const cliWired = readFileSync('client/cli.ts', 'utf8').includes('registerReportCommands(program)');
 
 let stack: TestStack;
 let env: NodeJS.ProcessEnv;
@@ -56,22 +53,19 @@ const asCsvSees = (e: AuditTrailEntry) => {
   return { ...rest, aiDecisionId: aiDecision?.id ?? null };
 };
 
-/** The trail as `hrsync audit --json` prints it, or in-process until the command is wired. */
+/** The trail as `hrsync audit --json` prints it. */
 async function trailOf(employeeId: string): Promise<AuditTrail> {
-  if (!cliWired) return JSON.parse(JSON.stringify(await auditTrail(stack.pool, employeeId)));
   const res = await runHrsync(env, 'audit', employeeId, '--json');
   expect(res.stderr).toBe('');
   expect(res.code).toBe(0);
   return JSON.parse(res.stdout);
 }
 async function csvOf(employeeId: string): Promise<string> {
-  if (!cliWired) return auditCsv(await auditTrail(stack.pool, employeeId));
   const res = await runHrsync(env, 'audit', employeeId, '--csv');
   expect(res.code).toBe(0);
   return res.stdout;
 }
 async function timelineOf(employeeId: string): Promise<string> {
-  if (!cliWired) return auditTimeline(await auditTrail(stack.pool, employeeId));
   const res = await runHrsync(env, 'audit', employeeId);
   expect(res.code).toBe(0);
   return res.stdout;
@@ -217,7 +211,7 @@ describe('hrsync audit', () => {
     await expect(auditTrail(stack.pool, 'NOBODY-404')).rejects.toBeInstanceOf(UnknownEmployeeError);
   });
 
-  it.skipIf(!cliWired)('through the CLI: an unknown employee is an error on stderr with a non-zero exit; --json and --csv exclude each other', async () => {
+  it('through the CLI: an unknown employee is an error on stderr with a non-zero exit; --json and --csv exclude each other', async () => {
     const unknown = await runHrsync(env, 'audit', 'NOBODY-404');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stdout).toBe('');

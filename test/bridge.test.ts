@@ -141,3 +141,46 @@ describe('GET /healthz', () => {
     expect(await res.json()).toEqual({ status: 'ok', database: 'ok', temporal: 'ok' });
   });
 });
+
+describe('POST /events: when the rejection itself cannot be kept', () => {
+  it('a database that does not answer turns a 401 into a 503, so the sender retries and nothing is lost', async () => {
+    const { createBridge } = await import('../client/bridge');
+    const { createPool } = await import('../stack/database');
+    const pino = (await import('pino')).default;
+    const { bambooHr } = await import('../activities/hris');
+    const broken = createPool('postgres://postgres@127.0.0.1:1/nowhere');
+    const app = createBridge({ temporal: stack.client, pool: broken, taskQueue: stack.taskQueue, secrets: { webhook: stack.webhookSecret }, hris: bambooHr(stack.config.hris), logger: pino({ level: 'silent' }) });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json', 'x-hrsync-timestamp': '1', 'x-hrsync-signature': 'sha256=00' }, payload: '{}' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatch(/could not be kept, so retry later/);
+    } finally {
+      await app.close();
+      await broken.end().catch(() => undefined);
+    }
+  });
+});
+
+describe('a vendor surface that fails midway', () => {
+  it('a BambooHR webhook whose snapshot cannot be written (database gone) is answered 503, not a bare 500', async () => {
+    const { createBridge } = await import('../client/bridge');
+    const { signBambooHr } = await import('../client/bamboohr-webhooks');
+    const { createPool } = await import('../stack/database');
+    const pino = (await import('pino')).default;
+    const { bambooHr } = await import('../activities/hris');
+    const p = person('BH', 2);
+    const broken = createPool('postgres://postgres@127.0.0.1:1/nowhere');
+    const key = 'bamboo-key';
+    const app = createBridge({ temporal: stack.client, pool: broken, taskQueue: stack.taskQueue, secrets: { webhook: stack.webhookSecret, bamboohr: key }, hris: bambooHr(stack.config.hris), logger: pino({ level: 'silent' }) });
+    try {
+      const body = JSON.stringify({ type: 'employee.updated', data: { employeeId: p.id } });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const res = await app.inject({ method: 'POST', url: '/webhooks/bamboohr', headers: { 'content-type': 'application/json', 'x-bamboohr-timestamp': timestamp, 'x-bamboohr-signature': signBambooHr(key, body, timestamp) }, payload: body });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatch(/retry later/);
+    } finally {
+      await app.close();
+      await broken.end().catch(() => undefined);
+    }
+  });
+});

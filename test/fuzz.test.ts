@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { signBambooHr } from '../client/bamboohr-webhooks';
 import { signEvent } from '../client/signing';
+import { signDoceboWebhook } from '../simulators/lms';
 import { isoDateOf } from '../domain/dates';
 import { hireEvent, sampleRoster } from '../simulators/roster';
 import { startTestStack, type TestStack } from './support/stack';
@@ -51,6 +52,16 @@ const brokenEvent = fc.constantFrom(...Object.keys(INVALID)).chain((path) =>
   }),
 );
 
+/** A completion message with one field broken, about LMS users that do not exist (so none can start anything). */
+const brokenCompletion = fc
+  .record({
+    user_id: fc.constantFrom<unknown>(0, -1, 'nope', '999999999', null, [], '../etc'),
+    course_code: fc.constantFrom<unknown>('LOTO-201', '', 42, null, undefined),
+    completion_date: fc.constantFrom<unknown>('2026-11-20 10:00:00', 'yesterday', '', 0, null),
+    score: fc.constantFrom<unknown>(95, 'abc', -5, 500, null, undefined),
+  })
+  .map((payload) => JSON.stringify({ event: 'course.enrollment.completed', message_id: 'wh-fuzz', payload }));
+
 const headerValue = fc.oneof(fc.string(), fc.constant(''), fc.constantFrom('sha256=', 'Bearer ', 'Bearer x', '0', '9999999999', 'sha256=' + '0'.repeat(64)));
 
 async function send(method: string, path: string, body: string | undefined, headers: Record<string, string>) {
@@ -60,11 +71,12 @@ async function send(method: string, path: string, body: string | undefined, head
 }
 
 async function startedCount() {
-  const [events, identities] = await Promise.all([
+  const [events, identities, completions] = await Promise.all([
     stack.pool.query('SELECT count(*)::int AS n FROM hr_events'),
     stack.pool.query('SELECT count(*)::int AS n FROM identity_events'),
+    stack.pool.query('SELECT count(*)::int AS n FROM completions'),
   ]);
-  return events.rows[0].n + identities.rows[0].n;
+  return events.rows[0].n + identities.rows[0].n + completions.rows[0].n;
 }
 
 interface Target {
@@ -76,6 +88,7 @@ const targets = (): Target[] => {
   const scim = stack.config.surfaces.scimToken!;
   const okta = stack.config.surfaces.oktaHookSecret!;
   const bamboo = stack.config.surfaces.bamboohrWebhookKey!;
+  const lms = stack.config.surfaces.lmsWebhookSecret!;
   const now = () => String(Math.floor(Date.now() / 1000));
   return [
     { name: 'POST /events, unsigned or badly signed', request: fc.record({ method: fc.constant('POST'), path: fc.constant('/events'), body: anyBody, headers: fc.record({ 'x-hrsync-timestamp': headerValue, 'x-hrsync-signature': headerValue }) }) },
@@ -102,6 +115,8 @@ const targets = (): Target[] => {
         headers: fc.constant({ authorization: `Bearer ${scim}`, 'content-type': 'application/scim+json' }),
       }),
     },
+    { name: 'POST /webhooks/lms, correctly signed but not a completion', request: fc.oneof(anyBody, brokenCompletion).map((body) => ({ method: 'POST', path: '/webhooks/lms', body, headers: { 'x-docebo-signature': signDoceboWebhook(lms, body) } })) },
+    { name: 'POST /webhooks/lms, bad signatures', request: fc.record({ method: fc.constant('POST'), path: fc.constant('/webhooks/lms'), body: anyBody, headers: fc.record({ 'x-docebo-signature': headerValue }) }) },
     { name: 'SCIM, not authorised', request: fc.record({ method: fc.constantFrom('GET', 'POST', 'PATCH'), path: fc.constant('/scim/v2/Users'), body: anyBody, headers: fc.record({ authorization: headerValue }) }) },
   ];
 };
@@ -125,7 +140,7 @@ describe('fuzzing every endpoint with malformed deliveries', () => {
         { numRuns: RUNS },
       );
     }
-    expect(sent).toBeGreaterThanOrEqual(RUNS * 8);
+    expect(sent).toBeGreaterThanOrEqual(RUNS * 10);
     expect(await startedCount()).toBe(before);
     const letters = (await stack.pool.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n - lettersBefore;
     // Every POST/PUT/PATCH that was refused is kept (reads and deletes of nothing have no body to keep).

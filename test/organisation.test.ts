@@ -254,6 +254,46 @@ describe('an organisation file that names something unknown, or schedules safety
       /must be a duration like 90s, 15m, 4h or 2d/,
     ],
     [
+      'job-change rules and nobody to approve them',
+      (raw) => {
+        delete raw.approvals.kinds['job-change'];
+        return 'approvals.kinds.job-change';
+      },
+      /is required when learning.jobChanges has rules: who approves job-change changes/,
+    ],
+    [
+      'a job-change rule towards a job code the organisation does not have',
+      (raw) => {
+        raw.learning.jobChanges[0].to = 'CHM-OP9';
+        return 'learning.jobChanges.0.to';
+      },
+      /names unknown job code "CHM-OP9"/,
+    ],
+    [
+      'a job-change rule on a skill not in the taxonomy',
+      (raw) => {
+        raw.learning.jobChanges[0].skill = 'juggling';
+        return 'learning.jobChanges.0.skill';
+      },
+      /names unknown skill "juggling"/,
+    ],
+    [
+      'a proficiency that is not one of foundational, proficient, advanced',
+      (raw) => {
+        raw.learning.jobChanges[0].proficiency = 'expert';
+        return 'learning.jobChanges.0.proficiency';
+      },
+      /.+/,
+    ],
+    [
+      'a renewal lead time that is not a duration',
+      (raw) => {
+        raw.learning.recertification.reenrollBefore = 'two months';
+        return 'learning.recertification.reenrollBefore';
+      },
+      /must be a duration like 90s, 15m, 4h or 2d/,
+    ],
+    [
       'two courses with the same code',
       (raw) => {
         raw.courses.push({ ...raw.courses[0] });
@@ -283,6 +323,13 @@ describe('an organisation file that names something unknown, or schedules safety
 
   it.each<[string, (raw: Raw) => void]>([
     ['the sample written back unchanged', () => {}],
+    [
+      'an organisation file from before learning (no job-change rules, no job-change approvers)',
+      (raw) => {
+        delete raw.learning;
+        delete raw.approvals.kinds['job-change'];
+      },
+    ],
     [
       'a non-safety course due a month in',
       (raw) => {

@@ -1,28 +1,26 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { docebo } from '../activities/lms';
 import { ensureReconciliationSchedule, NIGHTLY_SCHEDULE_ID } from '../client/reconcile';
 import { addDays, isoDateOf } from '../domain/dates';
 import type { EmployeeProfile } from '../domain/hr-event';
-import { SAMPLE_ORGANISATION_PATH } from '../domain/load-organisation';
 import type { ReconciliationReport } from '../domain/reconciliation';
 import { desiredLmsState, planChanges } from '../domain/plan';
 import { bambooRecord, contractorProfile, employeeProfile, hireEvent, SAMPLE_HIRES } from '../simulators/roster';
 import { decideUpdate, pendingApprovalQuery } from '../workflows/definitions';
 import { eventually, organisation, runHrsync, stackEnvironment, startTestStack, type TestStack } from './support/stack';
+import { sampleOrganisationFile } from './support/organisation-file';
 
 // Nightly reconciliation against deliberately injected drift: the dry run reports it and changes
 // nothing; the real run fixes it through the employee workflows and leaves to a person what only
 // a person can decide; a night that would close too many accounts waits for approval.
 
 const dir = mkdtempSync(join(tmpdir(), 'hrsync-reconcile-'));
-const organisationPath = join(dir, 'organisation.yaml');
-const raw = parseYaml(readFileSync(SAMPLE_ORGANISATION_PATH, 'utf8'));
-raw.approvals.bulkDeactivationThreshold = 2;
-writeFileSync(organisationPath, stringifyYaml(raw));
+const organisationPath = sampleOrganisationFile(dir, (raw) => {
+  raw.approvals.bulkDeactivationThreshold = 2;
+});
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -53,7 +51,8 @@ describe('reconciliation', () => {
   const b = person(1, 'RC');
   const c = person(2, 'RC');
   const d = person(3, 'RC');
-  const e = person(4, 'RC');
+  // A process supervisor: re-making their missing account is held like their hire would have been (not at all).
+  const e = person(13, 'RC');
   const g = person(5, 'RC', { jobCode: 'MYSTERY-9', jobTitle: 'Mystery role' });
   const h = contractorProfile('RC9001', 'BAY', 'CTR-MNT', addDays(today(), -60), addDays(today(), -1));
 

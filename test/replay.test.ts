@@ -20,7 +20,7 @@ describe('golden histories', () => {
     const histories = historiesInDirectory(GOLDEN);
     const types = new Set(histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name));
     // Every workflow type hrsync runs is represented.
-    expect([...types].sort()).toEqual(['accessGrant', 'contractorExpiry', 'employeeLifecycle', 'identityLifecycle', 'offboarding', 'onboarding', 'reconcileEmployee', 'reconciliation', 'roleChange', 'transfer']);
+    expect([...types].sort()).toEqual(['accessGrant', 'completionPoll', 'contractorExpiry', 'employeeLifecycle', 'identityLifecycle', 'learningRecord', 'offboarding', 'onboarding', 'recertification', 'reconcileEmployee', 'reconciliation', 'roleChange', 'transfer']);
     const outcomes = await replay(histories, { workflowBundlePath: inject('workflowBundlePath') });
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
     expect(outcomes).toHaveLength(histories.length);

@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { ensureReconciliationSchedule } from '../client/reconcile';
-import { loadConfig, reconcileCron, requireDatabaseUrl, workerMetricsPort } from '../stack/config';
+import { ensureCompletionPollSchedule, ensureReconciliationSchedule } from '../client/reconcile';
+import { setVendorRateLimit } from '../activities/http';
+import { completionPollCron, lmsRequestsPerSecond, loadConfig, reconcileCron, requireDatabaseUrl, workerMetricsPort } from '../stack/config';
 import { createPool, migrate } from '../stack/database';
 import { startWorkerMetricsServer } from '../stack/metrics';
 import { connectSystems } from '../stack/systems';
@@ -22,6 +23,7 @@ const connection = await NativeConnection.connect({ address: config.temporalAddr
 const clientConnection = await Connection.connect({ address: config.temporalAddress });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 const systems = connectSystems(config, pool, temporal);
+setVendorRateLimit('LMS', lmsRequestsPerSecond());
 const worker = await createHrsyncWorker({
   connection,
   namespace: config.temporalNamespace,
@@ -42,6 +44,13 @@ if (cron) {
   await ensureReconciliationSchedule(temporal, config.taskQueue, cron).then(
     (state) => logger.info({ cron, state }, 'nightly reconciliation scheduled'),
     (err) => logger.error({ err: (err as Error).message }, 'could not schedule the nightly reconciliation'),
+  );
+}
+const pollCron = completionPollCron();
+if (pollCron) {
+  await ensureCompletionPollSchedule(temporal, config.taskQueue, pollCron).then(
+    (state) => logger.info({ cron: pollCron, state }, 'completion poll scheduled'),
+    (err) => logger.error({ err: (err as Error).message }, 'could not schedule the completion poll'),
   );
 }
 await worker.run();

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type Systems } from '../activities';
+import { maxCachedWorkflows } from '../stack/config';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -11,6 +12,8 @@ export interface WorkerOptions {
   systems: Systems;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
+  /** Workflows kept in memory between tasks (HRSYNC_MAX_CACHED_WORKFLOWS). */
+  maxCachedWorkflows?: number;
 }
 
 export async function createHrsyncWorker(options: WorkerOptions): Promise<Worker> {
@@ -19,6 +22,9 @@ export async function createHrsyncWorker(options: WorkerOptions): Promise<Worker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: createActivities(options.systems),
+    // The SDK sizes its cache from the heap (some 2,300 on a 4 GB heap): every idle employee workflow
+    // stays in memory until the heap is full. Evicted ones replay their (short) history on their next event.
+    maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflows(),
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

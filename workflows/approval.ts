@@ -18,6 +18,8 @@ export interface ApprovalRequest {
   subject: string;
   reasons: string[];
   plan: PlanStep[];
+  /** What a decision releases, when it is not an LMS plan (a job-change request to the HRIS). */
+  changes?: string[];
 }
 
 /**
@@ -82,7 +84,7 @@ export function approvalDesk() {
       const deadline = (d: string | undefined) => (d ? started + durationMs(d) : null);
       const at = { remind: deadline(req.policy.remindAfter), escalate: req.policy.escalateTo.length ? deadline(req.policy.escalateAfter) : null, reject: deadline(req.policy.rejectAfter) };
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-      const lines = describePlan(req.plan);
+      const lines = req.changes ?? describePlan(req.plan);
       const current: PendingApproval = {
         id: workflowId,
         kind: req.kind,

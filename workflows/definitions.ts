@@ -25,6 +25,25 @@ export interface LifecycleView {
 }
 export const lifecycleQuery = defineQuery<LifecycleView>('lifecycle');
 
+// Learning flowing back (workflows/learning.ts).
+/** The workflow that handles one completion reported by the LMS. */
+export const learningRecordWorkflowId = (completionKey: string) => `learning-${completionKey}`;
+/** The renewal timers of one person's certificate in one course. */
+export const recertificationWorkflowId = (employeeId: string, courseId: string) => `recertification-${employeeId}-${courseId}`;
+/** A (new) completion of the course: the renewal timers move to its expiry. */
+export const certifiedSignal = defineSignal<[{ completedAt: string; expiresAt: string }]>('certified');
+export interface RecertificationView {
+  employeeId: string;
+  courseId: string;
+  completedAt: string;
+  expiresAt: string;
+  remindAt: string;
+  reenrollAt: string;
+  reminded: boolean;
+  reenrolled: boolean;
+}
+export const recertificationQuery = defineQuery<RecertificationView | null>('recertification');
+
 // Registered on the server (dev server flags, docker-compose) so the Web UI can list by them.
 export const EmployeeIdKey = defineSearchAttributeKey('EmployeeId', SearchAttributeType.KEYWORD);
 export const HrEventTypeKey = defineSearchAttributeKey('HrEventType', SearchAttributeType.KEYWORD);

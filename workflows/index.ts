@@ -7,3 +7,4 @@ export { contractorExpiry } from './contractor-expiry';
 export { accessGrant } from './access-grant';
 export { identityLifecycle } from './identity';
 export { reconciliation, reconcileEmployee } from './reconciliation';
+export { completionPoll, learningRecord, recertification } from './learning';

@@ -2,8 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import pg from 'pg';
-import { ensureDatabase, migrate } from '../../stack/database';
+import { dropDatabase, ensureDatabase, migrate } from '../../stack/database';
 import { freePort, startDevServer } from '../../stack/temporal';
 import { WORKFLOWS_PATH } from '../../workers/worker';
 
@@ -47,9 +46,6 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await server.stop();
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await dropDatabase(adminUrl, databaseName);
   };
 }

@@ -3,7 +3,8 @@
 // `temporal workflow show -o json` would. Run it when a workflow changes on purpose (and guard the
 // change with patched()):
 //
-//   npx tsx test/support/record-golden-histories.ts v3-what-changed   # writes test/golden-histories/v3-what-changed/
+//   npx tsx test/support/record-golden-histories.ts v3-what-changed [type,type]   # writes test/golden-histories/v3-what-changed/
+//   (with a list of workflow types, only their histories are kept)
 //
 // Keep the earlier folders: they are the histories of workflows that may still be running. In the
 // new folder keep the histories of the workflow types the change touched (and any new type); the
@@ -12,10 +13,10 @@
 // It starts its own throwaway stack (in-memory Temporal dev server, embedded PostgreSQL unless
 // DATABASE_URL is set, the simulators), with an organisation whose leadership approvals run on a
 // clock of seconds.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { sampleOrganisationFile } from './organisation-file';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { spawnSync } from 'node:child_process';
 import { findTemporalCli } from '../../stack/temporal';
@@ -24,9 +25,9 @@ import { signEvent } from '../../client/signing';
 import { resultWhenStarted } from '../../client/results';
 import { isoDateOf } from '../../domain/dates';
 import type { HrEvent } from '../../domain/hr-event';
-import { SAMPLE_ORGANISATION_PATH } from '../../domain/load-organisation';
 import { bambooRecord, contractorProfile, employeeProfile, hireEvent, lifecycleEvent, SAMPLE_HIRES } from '../../simulators/roster';
-import { decideUpdate, pendingApprovalQuery } from '../../workflows/definitions';
+import { completionKey, monthsAfter } from '../../domain/learning';
+import { decideUpdate, learningRecordWorkflowId, pendingApprovalQuery, recertificationWorkflowId } from '../../workflows/definitions';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 process.env.LOG_LEVEL ??= 'warn';
@@ -34,14 +35,16 @@ process.env.LOG_LEVEL ??= 'warn';
 const label = process.argv[2];
 if (!label || !/^[\w.-]+$/.test(label)) throw new Error('usage: npx tsx test/support/record-golden-histories.ts <folder name, e.g. v3-what-changed>');
 const OUT = resolve('test/golden-histories', label);
+// Only these workflow types go in the folder (the ones a change touched, or new ones); default all.
+const only = process.argv[3] ? new Set(process.argv[3].split(',')) : null;
 const cli = findTemporalCli();
 if (!cli) throw new Error('the temporal CLI is needed to export histories: npx hrsync toolchain');
 const dir = join(tmpdir(), `hrsync-golden-${process.pid}`);
 mkdirSync(dir, { recursive: true });
-const org = parseYaml(readFileSync(SAMPLE_ORGANISATION_PATH, 'utf8'));
-org.approvals.kinds.leadership = { approvers: ['hr.director', 'ops.vp'], remindAfter: '1s', escalateAfter: '2s', escalateTo: ['coo.office'], rejectAfter: '4s' };
-writeFileSync(join(dir, 'organisation.yaml'), stringifyYaml(org));
-process.env.HRSYNC_CONFIG = join(dir, 'organisation.yaml');
+process.env.HRSYNC_CONFIG = sampleOrganisationFile(dir, (org) => {
+  org.approvals.kinds.leadership = { approvers: ['hr.director', 'ops.vp'], remindAfter: '1s', escalateAfter: '2s', escalateTo: ['coo.office'], rejectAfter: '4s' };
+  org.learning.recertification = { reenrollBefore: '3s', remindBefore: '2s' };
+});
 
 const { startLocalStack } = await import('../../stack/local');
 const stack = await startLocalStack({ ephemeral: true, progress: (line) => console.log(line) });
@@ -162,6 +165,30 @@ try {
   await resultWhenStarted(stack.temporal, fixId, 60_000);
   ids.push(reconciliationId, fixId);
 
+  // Learning flowing back: completions announced by the LMS (one proposes a job change, approved),
+  // a certificate renewed on its timers, and a poll of the LMS's completions.
+  const lms = stack.lmsSimulator!;
+  lms.setWebhook({ url: `${stack.config.bridgeUrl}/webhooks/lms`, secret: stack.config.surfaces.lmsWebhookSecret! });
+  const complete = async (employeeId: string, courseCode: string, score: number, completedAt = new Date().toISOString()) => {
+    await fetch(`${lms.url}/sim/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ externalId: employeeId, courseCode, score, completedAt }) });
+    await lms.idle();
+    const id = learningRecordWorkflowId(completionKey({ employeeId, courseId: courseCode, completedAt }));
+    ids.push(id);
+    return id;
+  };
+  for (const course of ['PSM-201', 'MOC-201']) await done(await complete(a.id, course, 95));
+  const proposes = await complete(a.id, 'PSM-301', 97);
+  await approveWhenAsked(proposes, 'hr.lopez');
+  await done(proposes);
+  const expires = new Date(Date.now() + 5000).toISOString();
+  await done(await complete(a.id, 'COC-100', 100, monthsAfter(expires, -12)));
+  ids.push(recertificationWorkflowId(a.id, 'COC-100'));
+  await resultWhenStarted(stack.temporal, recertificationWorkflowId(a.id, 'COC-100'), 60_000);
+  lms.setWebhook(undefined);
+  const pollId = 'completion-poll-golden';
+  await stack.temporal.workflow.execute('completionPoll', { workflowId: pollId, taskQueue: stack.config.taskQueue, args: [{ since: new Date(Date.now() - 3_600_000).toISOString() }] });
+  ids.push(pollId);
+
   // Give the entity workflows a moment to record the last children's results.
   await new Promise((r) => setTimeout(r, 1500));
   rmSync(OUT, { recursive: true, force: true });
@@ -169,6 +196,7 @@ try {
   for (const id of [...new Set(ids)]) {
     const handle = stack.temporal.workflow.getHandle(id);
     const description = await handle.describe();
+    if (only && !only.has(description.type)) continue;
     // Exported exactly as engineers export one by hand.
     const show = spawnSync(cli, ['workflow', 'show', '--address', stack.config.temporalAddress, '--workflow-id', id, '--output', 'json'], { encoding: 'utf8' });
     if (show.status !== 0) throw new Error(`temporal workflow show ${id}: ${show.stderr}`);

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,10 @@ import { loadOrganisation } from '../../domain/load-organisation';
 import type { HrsyncConfig } from '../../stack/config';
 import { createPool } from '../../stack/database';
 import { serve } from '../../stack/http';
+import { hrsyncEnvironment, killHard, spawnWorkerProcess } from '../../stack/processes';
 import { connectSystems } from '../../stack/systems';
 import { bambooHr } from '../../activities/hris';
+import { docebo } from '../../activities/lms';
 import { startHrisSimulator } from '../../simulators/hris';
 import { startLmsSimulator, type LmsSimulatorOptions } from '../../simulators/lms';
 import { createHrsyncWorker } from '../../workers/worker';
@@ -45,7 +47,7 @@ export async function startTestStack(options: StackOptions = {}) {
   const lms = await startLmsSimulator({ courses: organisation.courses, branches: organisation.branches, clientSecret: lmsSecret, ...options.lms });
   const taskQueue = `test-${randomUUID()}`;
   const webhookSecret = randomBytes(16).toString('hex');
-  const surfaceSecrets = { bamboohr: randomBytes(16).toString('hex'), okta: randomBytes(16).toString('hex'), scim: randomBytes(16).toString('hex') };
+  const surfaceSecrets = { bamboohr: randomBytes(16).toString('hex'), okta: randomBytes(16).toString('hex'), scim: randomBytes(16).toString('hex'), lms: randomBytes(16).toString('hex') };
   const config: HrsyncConfig = {
     temporalAddress,
     temporalNamespace: 'default',
@@ -55,9 +57,9 @@ export async function startTestStack(options: StackOptions = {}) {
     bridgeUrl: '',
     bridgePort: 0,
     webhookSecret,
-    surfaces: { bamboohrWebhookKey: surfaceSecrets.bamboohr, oktaHookSecret: surfaceSecrets.okta, scimToken: surfaceSecrets.scim },
+    surfaces: { bamboohrWebhookKey: surfaceSecrets.bamboohr, oktaHookSecret: surfaceSecrets.okta, scimToken: surfaceSecrets.scim, lmsWebhookSecret: surfaceSecrets.lms },
     hris: { baseUrl: hris.url, company: hris.company, apiKey: hris.apiKey },
-    lms: { baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
+    lms: { vendor: 'docebo', baseUrl: lms.url, clientId: 'hrsync', clientSecret: lmsSecret },
     ai: options.ai ?? { model: 'none', timeoutMs: 2000 },
     organisationPath: options.organisationPath,
   };
@@ -80,7 +82,7 @@ export async function startTestStack(options: StackOptions = {}) {
     workerRun = worker.run();
   }
 
-  const bridgeApp = createBridge({ temporal: client, pool, taskQueue, secrets: { webhook: webhookSecret, ...surfaceSecrets }, hris: bambooHr(config.hris), logger: pino({ level: 'silent' }) });
+  const bridgeApp = createBridge({ temporal: client, pool, taskQueue, secrets: { webhook: webhookSecret, ...surfaceSecrets }, hris: bambooHr(config.hris), lms: docebo(config.lms), logger: pino({ level: 'silent' }) });
   const bridge = await serve(bridgeApp);
   config.bridgeUrl = bridge.url;
 
@@ -139,7 +141,7 @@ export async function startTestStack(options: StackOptions = {}) {
     await lms.close();
   }
 
-  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, postEvent, resultOf, auditRows, learnersFor, complete, courseStaff, lifecycle, pendingOn, decideWhenPending, stop };
+  return { config, hris, lms, pool, client, bridge, taskQueue, webhookSecret, surfaceSecrets, postEvent, resultOf, auditRows, learnersFor, complete, courseStaff, lifecycle, pendingOn, decideWhenPending, stop };
 }
 
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
@@ -157,35 +159,12 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
 
 /** The environment an hrsync process (worker, CLI) needs to work against this stack. */
 export function stackEnvironment(stack: TestStack, home: string): NodeJS.ProcessEnv {
-  const { config } = stack;
-  return {
-    ...process.env,
-    HRSYNC_HOME: home,
-    TEMPORAL_ADDRESS: config.temporalAddress,
-    DATABASE_URL: config.databaseUrl,
-    HRSYNC_TASK_QUEUE: config.taskQueue,
-    HRSYNC_URL: config.bridgeUrl,
-    HRSYNC_WEBHOOK_SECRET: config.webhookSecret,
-    HRIS_BASE_URL: config.hris.baseUrl,
-    HRIS_COMPANY: config.hris.company,
-    HRIS_API_KEY: config.hris.apiKey,
-    LMS_BASE_URL: config.lms.baseUrl,
-    LMS_CLIENT_ID: config.lms.clientId,
-    LMS_CLIENT_SECRET: config.lms.clientSecret,
-    OPENAI_API_KEY: config.ai.apiKey ?? '',
-    OPENAI_BASE_URL: config.ai.baseUrl ?? '',
-    OPENAI_MODEL: config.ai.model,
-    HRSYNC_CONFIG: config.organisationPath ?? '',
-    LOG_LEVEL: 'warn',
-  };
+  return hrsyncEnvironment(stack.config, home);
 }
 
 /** A worker in its own process (so a test can SIGKILL it), configured like `hrsync worker`. */
 export function spawnWorker(stack: TestStack): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: { ...stackEnvironment(stack, mkdtempSync(join(tmpdir(), 'hrsync-worker-'))), HRSYNC_WORKFLOW_BUNDLE: inject('workflowBundlePath') },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  return spawnWorkerProcess(stackEnvironment(stack, mkdtempSync(join(tmpdir(), 'hrsync-worker-'))), { workflowBundlePath: inject('workflowBundlePath') });
 }
 
 /** Runs `hrsync …` as a separate process against the stack; never throws, answers code and output. */
@@ -197,9 +176,4 @@ export async function runHrsync(env: NodeJS.ProcessEnv, ...args: string[]): Prom
   });
 }
 
-export async function killHard(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await gone;
-}
+export { killHard };
