@@ -149,8 +149,13 @@ describe('escalation', () => {
       return now.escalated ? now : undefined;
     }, 'the escalation', 15_000);
     expect(escalated.approvers).toEqual(['hr.director', 'ops.vp', 'coo.office']);
-    const notes = await stack.pool.query(`SELECT recipient_id, kind FROM notifications WHERE about_employee = $1 ORDER BY id`, [p.id]);
-    expect(notes.rows).toEqual(
+    // The query shows the escalation as soon as the new approvers may decide; their notice is
+    // written by the activity that follows, so wait for it rather than race it.
+    const notes = await eventually(async () => {
+      const { rows } = await stack.pool.query(`SELECT recipient_id, kind FROM notifications WHERE about_employee = $1 ORDER BY id`, [p.id]);
+      return rows.some((r) => r.kind === 'approval-escalated') ? rows : undefined;
+    }, 'the escalation notice');
+    expect(notes).toEqual(
       expect.arrayContaining([
         { recipient_id: 'hr.director', kind: 'approval-reminder' },
         { recipient_id: 'ops.vp', kind: 'approval-reminder' },
