@@ -5,7 +5,7 @@ import { hrisActivities, type Hris } from './hris';
 import { identityActivities } from './identity';
 import type { IntakeDeps } from './intake';
 import { learningActivities } from './learning';
-import { lmsActivities, type Lms } from './lms';
+import { lmsActivities, planActivities, type Lms } from './lms';
 import { organisationActivities } from './organisation';
 import { reconciliationActivities } from './reconciliation';
 
@@ -23,6 +23,7 @@ export function createActivities(systems: Systems) {
   return {
     ...hrisActivities(systems.hris),
     ...lmsActivities(systems.lms),
+    ...planActivities(systems.lms, systems.audit),
     ...auditActivities(systems.audit),
     ...organisationActivities(systems.organisation),
     ...aiActivities(systems.ai, systems.organisation),

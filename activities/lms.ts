@@ -1,6 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { stepAuditEntries, type AuditEntry } from '../domain/audit';
 import type { Completion } from '../domain/learning';
-import type { ActualLmsState, EnrollmentStatus, LearnerAccount, PlanStep } from '../domain/lms-state';
+import { ACCOUNT_STEPS, stepKey, type ActualLmsState, type EnrollmentStatus, type LearnerAccount, type PlanStep, type StepResult } from '../domain/lms-state';
+import type { AuditStore } from './audit';
 import { callVendor, type VendorResponse } from './http';
 
 // The LMS port and its Docebo-style adapter. Every operation is idempotent: it checks what the
@@ -355,6 +358,83 @@ export function applyStep(lms: Lms, employeeId: string, step: PlanStep): Promise
     case 'unenroll':
       return lms.unenrollLearner(employeeId, step.courseId);
   }
+}
+
+/** How often a plan being applied tells Temporal it is alive, how far it got, and asks whether it was cancelled. */
+const PLAN_HEARTBEAT_MS = 1_000;
+
+export interface PlanToApply {
+  employeeId: string;
+  eventId: string | null;
+  /** Names this application within the workflow run (a plan applied after an approval is another phase). */
+  phase: string;
+  steps: PlanStep[];
+  /** Audit rows of the decisions behind the plan, recorded before its steps. */
+  record: AuditEntry[];
+}
+
+/**
+ * Applies a whole plan in one activity: the account steps first, one at a time (a failure stops
+ * the plan), then the rest together. Each step's outcome goes into the audit trail from here, so
+ * a cancelled or retried application still shows what it did. A step the LMS refuses for good is
+ * a failed result; one worth retrying (429, 5xx, no answer) fails the attempt, and the retry skips
+ * what the earlier attempt finished. Once cancelled (a termination superseding an onboarding),
+ * no further step starts.
+ */
+async function applyPlan(lms: Lms, store: AuditStore, plan: PlanToApply): Promise<StepResult[]> {
+  const ctx = Context.current();
+  // Plans are applied only by workflows, whose run names the audit rows.
+  const { workflowId, runId } = ctx.info.workflowExecution!;
+  const base = { employeeId: plan.employeeId, eventId: plan.eventId, workflowId, runId };
+  const earlier = (ctx.info.heartbeatDetails as { results?: StepResult[] } | undefined)?.results ?? [];
+  const results = new Map(earlier.map((r) => [r.key, r]));
+  const progress = () => ({ results: [...results.values()] });
+  let retryLater: unknown;
+  const apply = async (step: PlanStep): Promise<StepResult | undefined> => {
+    const key = stepKey(step);
+    if (results.has(key)) return results.get(key);
+    if (ctx.cancellationSignal.aborted || retryLater) return undefined;
+    let result: StepResult;
+    try {
+      const { outcome } = await applyStep(lms, plan.employeeId, step);
+      result = { key, action: step.action, outcome };
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure && err.nonRetryable)) {
+        retryLater ??= err;
+        return undefined;
+      }
+      result = { key, action: step.action, outcome: 'failed', error: err.message };
+    }
+    results.set(key, result);
+    return result;
+  };
+  const heartbeat = setInterval(() => ctx.heartbeat(progress()), PLAN_HEARTBEAT_MS);
+  try {
+    if (plan.record.length) await store.record(plan.record);
+    let accountReady = true;
+    for (const step of plan.steps.filter((s) => ACCOUNT_STEPS.has(s.action))) {
+      const result = await apply(step);
+      if (!result || result.outcome === 'failed') {
+        accountReady = false;
+        break;
+      }
+    }
+    if (accountReady) await Promise.all(plan.steps.filter((s) => !ACCOUNT_STEPS.has(s.action)).map(apply));
+  } finally {
+    clearInterval(heartbeat);
+    ctx.heartbeat(progress());
+    await store.record(stepAuditEntries(base, `${workflowId}:${runId}:${plan.phase}`, plan.steps, [...results.values()]));
+  }
+  if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled while applying the plan');
+  if (retryLater) throw retryLater;
+  return plan.steps.flatMap((s) => results.get(stepKey(s)) ?? []);
+}
+
+/** Applying plans: the LMS, and the audit trail that records each step. */
+export function planActivities(lms: Lms, store: AuditStore) {
+  return {
+    applyPlan: (plan: PlanToApply) => applyPlan(lms, store, plan),
+  };
 }
 
 export function lmsActivities(lms: Lms) {

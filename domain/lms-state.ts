@@ -87,3 +87,14 @@ export function stepKey(step: PlanStep): string {
       return step.action;
   }
 }
+
+/** What became of one plan step. */
+export interface StepResult {
+  key: string;
+  action: PlanAction;
+  outcome: 'applied' | 'already-done' | 'failed';
+  error?: string;
+}
+
+/** Steps that shape the account itself: they go first, one at a time, and a failure stops the plan. */
+export const ACCOUNT_STEPS: ReadonlySet<PlanAction> = new Set<PlanAction>(['create_user', 'activate_user', 'update_user', 'set_branch']);

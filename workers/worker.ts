@@ -25,6 +25,9 @@ export async function createHrsyncWorker(options: WorkerOptions): Promise<Worker
     // The SDK sizes its cache from the heap (some 2,300 on a 4 GB heap): every idle employee workflow
     // stays in memory until the heap is full. Evicted ones replay their (short) history on their next event.
     maxCachedWorkflows: options.maxCachedWorkflows ?? maxCachedWorkflows(),
+    // A plan being applied learns of its cancellation (a superseding termination) from the answer
+    // to a heartbeat; the default throttle would hold heartbeats back for most of their timeout.
+    maxHeartbeatThrottleInterval: '1s',
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

@@ -2,18 +2,21 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
+  proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { activities } from './activities';
+import type { Activities } from '../activities';
+import { activities, retry } from './activities';
 import { withJobMapping, type MappingDecision } from '../domain/ai';
 import { approvalNeed, type ApprovalOutcome, type ChangeKind } from '../domain/approval';
 import type { ApprovalKind } from '../domain/organisation';
 import { approvalDesk } from './approval';
-import type { AuditEntry } from '../domain/audit';
+import { stepAuditEntries, type AuditEntry } from '../domain/audit';
 import type { HrEvent, HrProfile } from '../domain/hr-event';
 import { competencyGap, contractWatch, type ContractWatch, type GapItem } from '../domain/lifecycle';
-import { stepKey, type ActualLmsState, type DesiredLmsState, type PlanStep } from '../domain/lms-state';
+import { ACCOUNT_STEPS, stepKey, type ActualLmsState, type DesiredLmsState, type PlanStep, type StepResult } from '../domain/lms-state';
 import type { Organisation } from '../domain/organisation';
 import { desiredLmsState, planChanges } from '../domain/plan';
 import { SyncStatusKey } from './definitions';
@@ -21,13 +24,11 @@ import { SyncStatusKey } from './definitions';
 // Read → desired state → plan → apply → audit: the path every lifecycle workflow takes.
 
 const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit, mapJobToCatalog } = activities;
+// A plan of many steps under a rate-limited LMS can take minutes; heartbeats show it is alive
+// and bring a cancellation (a superseding termination) to it within seconds.
+const { applyPlan } = proxyActivities<Activities>({ startToCloseTimeout: '15m', heartbeatTimeout: '10s', retry });
 
-export interface StepResult {
-  key: string;
-  action: PlanStep['action'];
-  outcome: 'applied' | 'already-done' | 'failed';
-  error?: string;
-}
+export type { StepResult };
 
 /** Steps held back until a person approves the AI mapping they come from. */
 export interface HeldChanges {
@@ -200,7 +201,13 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
     await recordAudit(audit.splice(0));
     return desk.request({ kind, policy: organisation.approvals.kinds[kind]!, employeeId, eventId: request.eventId, subject, reasons, plan });
   };
-  const auditSteps = () => [...stepAudit(context, steps, applied, 'step'), ...stepAudit(context, releasedSteps, released, 'approved-step')];
+  // Steps applied in one activity are audited by it (see applySteps); the rest are audited here.
+  const auditedByActivity = new Set<string>();
+  const apply = async (phase: string, plan: PlanStep[], results: StepResult[]) => {
+    if (await applySteps({ employeeId, eventId: request.eventId, phase, steps: plan, record: [...audit] }, results)) auditedByActivity.add(phase);
+  };
+  const stepRows = (phase: string, plan: PlanStep[], results: StepResult[]) => (auditedByActivity.has(phase) ? [] : stepAuditEntries(base, key(phase), plan, results));
+  const auditSteps = () => [...stepRows('step', steps, applied), ...stepRows('approved-step', releasedSteps, released)];
   try {
     if (options.beforeApply) await options.beforeApply(context);
     const need = approvalNeed(organisation, holding ? profile : mappedProfile, desired, actual, options.change);
@@ -209,7 +216,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
       // Re-planned after the wait: the LMS may have moved meanwhile.
       steps = approval.decision === 'approve' ? planChanges(desired, await readLearner(employeeId)) : [];
     }
-    await applySteps(employeeId, steps, applied);
+    await apply('step', steps, applied);
 
     // What a held AI mapping would add, planned against the LMS as it is now, waits for a person.
     if (holding && mapping && !applied.some((r) => r.outcome === 'failed')) {
@@ -224,7 +231,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
         approval = await ask(onlyLeadership ? 'leadership' : 'ai-mapping', mapping.approvalReasons, heldSteps);
         if (approval.decision === 'approve') {
           releasedSteps = planChanges(mappedDesired, await readLearner(employeeId));
-          await applySteps(employeeId, releasedSteps, released);
+          await apply('approved-step', releasedSteps, released);
         }
       }
     }
@@ -269,13 +276,20 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   };
 }
 
-/** Steps that shape the account itself; they go first and one at a time. */
-const ACCOUNT_STEPS = new Set<PlanStep['action']>(['create_user', 'activate_user', 'update_user', 'set_branch']);
-
-async function applySteps(employeeId: string, steps: PlanStep[], results: StepResult[]): Promise<void> {
+/**
+ * Applies a plan's steps and adds their results. Returns true when the steps were applied in one
+ * activity (which also recorded them and `record` in the audit trail); histories from before that
+ * change apply each step as its own activity, and patched() keeps them replaying.
+ */
+async function applySteps(plan: Parameters<typeof applyPlan>[0], results: StepResult[]): Promise<boolean> {
+  if (!plan.steps.length) return false;
+  if (patched('apply-plan-in-one-activity')) {
+    results.push(...(await applyPlan(plan)));
+    return true;
+  }
   const apply = async (step: PlanStep): Promise<StepResult> => {
     try {
-      const { outcome } = await applyPlanStep({ employeeId, step });
+      const { outcome } = await applyPlanStep({ employeeId: plan.employeeId, step });
       return { key: stepKey(step), action: step.action, outcome };
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -283,25 +297,17 @@ async function applySteps(employeeId: string, steps: PlanStep[], results: StepRe
       return { key: stepKey(step), action: step.action, outcome: 'failed', error: cause.message };
     }
   };
-  for (const step of steps.filter((s) => ACCOUNT_STEPS.has(s.action))) {
+  for (const step of plan.steps.filter((s) => ACCOUNT_STEPS.has(s.action))) {
     const result = await apply(step);
     results.push(result);
-    if (result.outcome === 'failed') return;
+    if (result.outcome === 'failed') return false;
   }
   await Promise.all(
-    steps
+    plan.steps
       .filter((s) => !ACCOUNT_STEPS.has(s.action))
       .map(async (step) => {
         results.push(await apply(step));
       }),
   );
-}
-
-/** Audit rows for applied steps, in plan order; `phase` keeps keys apart when a step name recurs after an approval. */
-function stepAudit({ base, key }: SyncContext, steps: PlanStep[], results: StepResult[], phase: string): AuditEntry[] {
-  const stepsByKey = new Map(steps.map((s) => [stepKey(s), s]));
-  const order = new Map(steps.map((s, i) => [stepKey(s), i]));
-  return [...results]
-    .sort((a, b) => order.get(a.key)! - order.get(b.key)!)
-    .map((r) => ({ ...base, kind: 'step' as const, action: r.action, step: stepsByKey.get(r.key), result: r.outcome, detail: r.error ? { error: r.error } : undefined, idempotencyKey: key(`${phase}:${r.key}`) }));
+  return false;
 }
