@@ -41,6 +41,7 @@ const options = new Command()
   .option('--intake-seconds <s>', 'how long the intake load runs', '10')
   .option('--intake-concurrency <n>', 'requests in flight from the load generator', '16')
   .option('--noop <n>', 'no-op workflows for the engine ceiling', '1000')
+  .option('--profile <dir>', 'write CPU profiles of the worker and the bridge (open them in Chrome DevTools) to this folder')
   .parse()
   .opts<Record<string, string>>();
 const num = (name: string, min: number) => {
@@ -93,7 +94,8 @@ writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_P
 
 /** `hrsync worker` or `hrsync bridge` as its own process, configured from the environment like production. */
 function hrsync(command: 'worker' | 'bridge', extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['bin/hrsync.mjs', command], {
+  const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile, '--cpu-prof-name', `${command}-${Date.now()}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, 'bin/hrsync.mjs', command], {
     env: {
       ...process.env,
       HRSYNC_HOME: home,

@@ -5,7 +5,7 @@ import { aiMapper, openAiClient, postgresDecisionStore } from '../activities/ai'
 import { postgresAuditStore } from '../activities/audit';
 import { bambooHr } from '../activities/hris';
 import { lmsAdapter } from '../activities/lms-vendors';
-import { loadOrganisation } from '../domain/load-organisation';
+import { currentOrganisation } from '../domain/load-organisation';
 import type { HrsyncConfig } from './config';
 
 /** The adapters chosen by configuration, wired to the systems they touch. */
@@ -15,7 +15,7 @@ export function connectSystems(config: HrsyncConfig, pool: pg.Pool, temporal: Cl
     lms: lmsAdapter(config.lms),
     audit: postgresAuditStore(pool),
     ai: aiMapper({ client: openAiClient(config.ai), model: config.ai.model, timeoutMs: config.ai.timeoutMs, store: postgresDecisionStore(pool) }),
-    organisation: () => loadOrganisation(config.organisationPath),
+    organisation: currentOrganisation(config.organisationPath),
     intake: { temporal, pool, taskQueue: config.taskQueue },
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { loadOrganisation, OrganisationConfigError, SAMPLE_ORGANISATION_PATH } from '../domain/load-organisation';
+import { currentOrganisation, loadOrganisation, OrganisationConfigError, SAMPLE_ORGANISATION_PATH } from '../domain/load-organisation';
 
 // The bundled sample organisation, and the validation that protects users' own files (SPEC §1.6, §10).
 
@@ -497,5 +497,28 @@ describe('access groups and lifecycle settings in the organisation file', () => 
     const path = mutate(raw);
     const file = writeConfig(stringifyYaml(raw));
     expect(loadError(file).message).toContain(`organisation config ${file}: ${path} `);
+  });
+});
+
+describe('the organisation as the worker reads it for every workflow', () => {
+  it('is parsed once while the file is unchanged, again after an edit, frozen, and a broken edit is named', () => {
+    const file = writeConfig(readFileSync(SAMPLE_ORGANISATION_PATH, 'utf8'));
+    const read = currentOrganisation(file);
+    const first = read();
+    expect(read()).toBe(first);
+    expect(Object.isFrozen(first.jobCodes[0])).toBe(true);
+    expect(() => (first.jobCodes as unknown[]).push({})).toThrow(TypeError);
+
+    const raw = sampleRaw();
+    raw.sites[0].name = 'Renamed site';
+    writeFileSync(file, stringifyYaml(raw));
+    const edited = read();
+    expect(edited).not.toBe(first);
+    expect(edited.sites[0]!.name).toBe('Renamed site');
+
+    writeFileSync(file, 'sites: [');
+    expect(() => read()).toThrow(OrganisationConfigError);
+    rmSync(file);
+    expect(() => read()).toThrow(/ENOENT/);
   });
 });
