@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_PORTS, ENVIRONMENT_VARIABLES, loadConfig } from '../stack/config';
+import { devServerArgs, EAGER_ACTIVITIES } from '../stack/temporal';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/definitions';
 
 // There is no Docker engine here, so the deployment files are checked by reading them: the
@@ -29,7 +30,7 @@ interface Service {
 }
 
 // `merge`: the file shares the worker's and bridge's settings through `<<:` merge keys, as compose does.
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown>; configs?: Record<string, { content: string }> };
 const services = compose.services ?? {};
 const service = (name: string): Service => {
   const found = services[name];
@@ -156,6 +157,16 @@ describe('docker-compose.yml', () => {
     expect(env.POSTGRES_PWD, 'the same password as the postgresql service').toBe(postgres.POSTGRES_PASSWORD);
     expect(dependencyCondition('temporal', 'postgresql')).toBe('service_healthy');
     expect(portsOf('temporal')).toContainEqual({ published: DEFAULT_PORTS.temporal, target: 7233 });
+  });
+
+  it('turns on eager activities in Temporal, as the embedded dev server does', () => {
+    const mount = ((service('temporal') as Service & { configs?: { source: string; target: string }[] }).configs ?? []).find(
+      (c) => c.target === environmentOf('temporal').DYNAMIC_CONFIG_FILE_PATH,
+    );
+    expect(mount, 'a config mounted where DYNAMIC_CONFIG_FILE_PATH points').toBeDefined();
+    const dynamicConfig = parse(compose.configs![mount!.source]!.content);
+    expect(dynamicConfig[EAGER_ACTIVITIES]).toEqual([{ value: true }]);
+    expect(devServerArgs({ port: 7233 }).join(' ')).toContain(`--dynamic-config-value ${EAGER_ACTIVITIES}=true`);
   });
 
   it('registers exactly the search attributes the workflows use, on the namespace hrsync uses, until Temporal answers', () => {
