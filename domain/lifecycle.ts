@@ -44,6 +44,8 @@ export interface ContractWatch {
 export function contractWatch(profile: HrProfile, org: Organisation): ContractWatch | null {
   if (profile.employmentType !== 'contractor' || !profile.contract) return null;
   const endsAt = profile.contract.endDate;
+  // A contractor whose departure is set leaves by it (offboarding), not by the contract's end.
+  if (profile.terminationDate && instantOf(profile.terminationDate) <= instantOf(endsAt)) return null;
   const remindAt = new Date(instantOf(endsAt) - org.contractors.reminderDaysBeforeEnd * 86_400_000).toISOString();
   return { endsAt, remindAt, sponsorId: profile.contract.sponsorId ?? profile.managerId ?? null };
 }

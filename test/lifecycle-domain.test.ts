@@ -196,6 +196,8 @@ describe('contractWatch', () => {
     ['a temporary worker', profile({ employmentType: 'temporary' })],
     ['a temporary worker with a contract on file', profile({ employmentType: 'temporary', contract: contract('2027-05-31') })],
     ['a contractor without a contract', contractor('2027-05-31', { contract: undefined })],
+    ['a contractor terminated before the contract end', contractor('2027-05-31', { terminationDate: '2026-12-01' })],
+    ['a contractor terminated on the day the contract ends', contractor('2027-05-31', { terminationDate: '2027-05-31' })],
   ])('%s: null', (_name, p) => {
     expect(contractWatch(p, org)).toBeNull();
   });
@@ -238,6 +240,11 @@ describe('contractWatch', () => {
       'no sponsor and no manager (absent)',
       contractor('2027-05-31', { managerId: undefined }),
       { endsAt: '2027-05-31', remindAt: '2027-05-17T00:00:00Z', sponsorId: null },
+    ],
+    [
+      'a termination date after the contract end leaves the contract end in charge',
+      contractor('2027-05-31', { terminationDate: '2027-06-30' }, { sponsorId: 'E0900' }),
+      { endsAt: '2027-05-31', remindAt: '2027-05-17T00:00:00Z', sponsorId: 'E0900' },
     ],
     [
       'a contract that has already ended still reports its timers',

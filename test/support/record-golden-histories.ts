@@ -10,9 +10,9 @@
 // new folder keep the histories of the workflow types the change touched (and any new type); the
 // rest would duplicate an earlier folder.
 //
-// It starts its own throwaway stack (in-memory Temporal dev server, embedded PostgreSQL unless
-// DATABASE_URL is set, the simulators), with an organisation whose leadership approvals run on a
-// clock of seconds.
+// It starts its own throwaway stack (in-memory Temporal dev server, a throwaway embedded
+// PostgreSQL whatever DATABASE_URL says, so that a second recording starts from nothing, the
+// simulators), with an organisation whose leadership approvals run on a clock of seconds.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +46,7 @@ process.env.HRSYNC_CONFIG = sampleOrganisationFile(dir, (org) => {
   org.learning.recertification = { reenrollBefore: '3s', remindBefore: '2s' };
 });
 
+delete process.env.DATABASE_URL;
 const { startLocalStack } = await import('../../stack/local');
 const stack = await startLocalStack({ ephemeral: true, progress: (line) => console.log(line) });
 const hris = stack.hrisSimulator!;
