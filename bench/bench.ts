@@ -134,7 +134,7 @@ async function untilWorkerPolls() {
 }
 
 async function stopGracefully(child: ChildProcess) {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await Promise.race([gone, sleep(30_000).then(() => child.kill('SIGKILL'))]);
@@ -322,7 +322,8 @@ try {
   writeFileSync(join(dir, `bench-${stamp}.svg`), chart(latencies, progress, lowerBound, moved.length));
   say(`written: bench/results/bench-${stamp}.json and .svg`);
 } finally {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  // Stopped, not killed, so that a --profile run writes their profiles.
+  await Promise.all(children.map(stopGracefully));
   await pool.end();
   await connection.close();
   await temporalServer.stop();
