@@ -79,39 +79,40 @@ export function registerBambooHrWebhooks(app: FastifyInstance, ctx: BridgeContex
     const events: HrEvent[] = [];
     const unusable: { employeeId: string; problem: string }[] = [];
     for (const change of changes) {
-      let current: HrProfile | null;
-      try {
-        current = await ctx.hris.getProfile(change.employeeId);
-      } catch (err) {
-        const e = err as { nonRetryable?: boolean; message: string };
-        // A record hrsync cannot read is for a person to look at; an HRIS that does not answer is for BambooHR to retry.
-        if (e.nonRetryable) {
-          unusable.push({ employeeId: change.employeeId, problem: e.message });
-          continue;
-        }
-        return reject(503, `the HRIS did not answer for employee ${change.employeeId}; retry later (${e.message})`);
-      }
-      if (!current) {
-        const last = await readSnapshot(ctx.pool, BAMBOOHR_SOURCE, change.employeeId);
-        if (!change.deleted || !last) {
-          unusable.push({ employeeId: change.employeeId, problem: 'not found in the HRIS' });
-          continue;
-        }
-        // Deleted from the HRIS: the person is gone; close the account as of today.
-        current = { ...last, terminationDate: occurredAt.slice(0, 10) };
-      }
-      const previous = await swapSnapshot(ctx.pool, BAMBOOHR_SOURCE, current);
-      const derived = changeEvents(await previousProfile(ctx.pool, BAMBOOHR_SOURCE, change.employeeId, previous), current, { source: BAMBOOHR_SOURCE, occurredAt, idPrefix: `bamboohr-${change.employeeId}-${delivery}` });
-      for (const event of derived) {
+      const outcome = await ctx.onePersonAtATime(change.employeeId, async (): Promise<{ unusable?: string; retryLater?: string; taken?: HrEvent[] }> => {
+        let current: HrProfile | null;
         try {
-          await ctx.submit(event, raw);
+          current = await ctx.hris.getProfile(change.employeeId);
         } catch (err) {
-          // Not taken: forget this change was seen, so BambooHR's retry brings it again.
-          await restoreSnapshot(ctx.pool, BAMBOOHR_SOURCE, change.employeeId, previous);
-          return reject(503, `the workflow engine did not take the event; retry later (${(err as Error).message})`);
+          const e = err as { nonRetryable?: boolean; message: string };
+          // A record hrsync cannot read is for a person to look at; an HRIS that does not answer is for BambooHR to retry.
+          if (e.nonRetryable) return { unusable: e.message };
+          return { retryLater: `the HRIS did not answer for employee ${change.employeeId}; retry later (${e.message})` };
         }
-        events.push(event);
-      }
+        if (!current) {
+          const last = await readSnapshot(ctx.pool, BAMBOOHR_SOURCE, change.employeeId);
+          if (!change.deleted || !last) return { unusable: 'not found in the HRIS' };
+          // Deleted from the HRIS: the person is gone; close the account as of today.
+          current = { ...last, terminationDate: occurredAt.slice(0, 10) };
+        }
+        const previous = await swapSnapshot(ctx.pool, BAMBOOHR_SOURCE, current);
+        const derived = changeEvents(await previousProfile(ctx.pool, BAMBOOHR_SOURCE, change.employeeId, previous), current, { source: BAMBOOHR_SOURCE, occurredAt, idPrefix: `bamboohr-${change.employeeId}-${delivery}` });
+        const taken: HrEvent[] = [];
+        for (const event of derived) {
+          try {
+            await ctx.submit(event, raw);
+          } catch (err) {
+            // Not taken: forget this change was seen, so BambooHR's retry brings it again.
+            await restoreSnapshot(ctx.pool, BAMBOOHR_SOURCE, change.employeeId, previous);
+            return { retryLater: `the workflow engine did not take the event; retry later (${(err as Error).message})` };
+          }
+          taken.push(event);
+        }
+        return { taken };
+      });
+      if (outcome.retryLater) return reject(503, outcome.retryLater);
+      if (outcome.unusable) unusable.push({ employeeId: change.employeeId, problem: outcome.unusable });
+      events.push(...(outcome.taken ?? []));
     }
 
     if (unusable.length) {

@@ -61,7 +61,33 @@ export function parseBody<T>(raw: string, schema: z.ZodType<T>): { ok: true; dat
   return { ok: false, reason: message, extra: { field, issues } };
 }
 
+/** An in-process lock per key: one change of a resource (or of a person's snapshot) at a time. */
+export function keyedLock() {
+  const tails = new Map<string, Promise<void>>();
+  return async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = before.then(() => mine);
+    tails.set(key, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
 export interface BridgeContext extends BridgeOptions {
+  /**
+   * Runs one change of a person's profile at a time (read the last snapshot, derive and hand over
+   * the events, move the snapshot on or leave it), whichever surface it came through: two
+   * deliveries about the same person interleaving could otherwise split a change between them
+   * and, if both hand-overs failed, lose it.
+   */
+  onePersonAtATime<T>(employeeId: string, change: () => Promise<T>): Promise<T>;
   /** Turns a delivery away: dead-lettered with its raw body and the reason, answered with the status. */
   reject(endpoint: string, source: string, status: number, reason: string, headers: Record<string, unknown>, rawBody: string, extra?: Record<string, unknown>): Promise<Outcome>;
   /** Takes one canonical event (deduplicated by id) for its employee's entity workflow. */
@@ -85,8 +111,10 @@ export function createBridge(options: BridgeOptions): FastifyInstance {
   const configured = (endpoint: string) =>
     !!(endpoint.includes('/webhooks/bamboohr') ? secrets.bamboohr : endpoint.includes('/webhooks/okta') ? secrets.okta : endpoint.includes('/scim/') ? secrets.scim : endpoint.includes('/webhooks/lms') ? secrets.lms && options.lms : secrets.webhook);
 
+  const personLock = keyedLock();
   const ctx: BridgeContext = {
     ...options,
+    onePersonAtATime: (employeeId, change) => personLock(employeeId, change),
     async reject(endpoint, source, status, reason, headers, rawBody, extra = {}) {
       const label = rejectReason(status, rawBody, configured(endpoint));
       bridgeMetrics.eventsRejected.inc({ source: sourceLabel(source), endpoint: endpointLabel(endpoint), status: String(status), reason: label });

@@ -6,7 +6,7 @@ import { previousProfile, readSnapshot, writeSnapshot } from '../activities/inta
 import { changeEvents } from '../domain/changes';
 import { isoDateOf } from '../domain/dates';
 import { describeInvalid, EmployeeProfile, HrEvent, HrProfile, type EmploymentType } from '../domain/hr-event';
-import type { BridgeContext } from './bridge';
+import { keyedLock, type BridgeContext } from './bridge';
 
 // SCIM 2.0 service provider (RFC 7643/7644) at /scim/v2, so an identity provider (Okta, Entra)
 // can push users and groups (SPEC §4, §9). The SCIM resources live in PostgreSQL (scim_users,
@@ -781,25 +781,6 @@ function employeeIdOf(resource: Json): string | null {
   return str(ext.employeeNumber) ?? str(resource.externalId) ?? null;
 }
 
-/** An in-process lock per key: one change of a resource (or of a person's snapshot) at a time. */
-function keyedLock() {
-  const tails = new Map<string, Promise<void>>();
-  return async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const tail = before.then(() => mine);
-    tails.set(key, tail);
-    await before;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (tails.get(key) === tail) tails.delete(key);
-    }
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // The routes
 
@@ -1033,7 +1014,7 @@ export function registerScim(app: FastifyInstance, ctx: BridgeContext): void {
   async function userEvents(row: Pick<UserRow, 'id' | 'version' | 'resource' | 'employee_id'>, occurredAt: string): Promise<{ eventIds: string[]; notes: string[] }> {
     const employeeId = row.employee_id;
     if (!employeeId) return { eventIds: [], notes: ['no enterprise employeeNumber and no externalId: not linked to an employee, no HR event'] };
-    return withLock(`employee:${employeeId}`, async () => {
+    return ctx.onePersonAtATime(employeeId, async () => {
       const previous = await previousProfile(pool, SCIM_SOURCE, employeeId);
       const { profile, notes } = await profileOf(row.resource, employeeId, previous);
       if (!profile) return { eventIds: [], notes };

@@ -92,6 +92,47 @@ describe('BambooHR webhooks', () => {
     expect(kept.rows.flatMap((r) => r.event_ids).length).toBe(2);
   });
 
+  it('two deliveries about one person while the workflow engine is unreachable: both refused, and their retries bring every change', async () => {
+    const { createBridge } = await import('../client/bridge');
+    const { Client, Connection } = await import('@temporalio/client');
+    const { bambooHr } = await import('../activities/hris');
+    const pino = (await import('pino')).default;
+    // A bridge replica whose Temporal does not answer, on the same database and HRIS.
+    const unreachable = Connection.lazy({ address: '127.0.0.1:1' });
+    const key = stack.config.surfaces.bamboohrWebhookKey!;
+    const offline = createBridge({ temporal: new Client({ connection: unreachable }), pool: stack.pool, taskQueue: stack.taskQueue, secrets: { webhook: stack.webhookSecret, bamboohr: key }, hris: bambooHr(stack.config.hris), logger: pino({ level: 'silent' }) });
+    const signed = (body: string) => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return { 'content-type': 'application/json', 'x-bamboohr-timestamp': timestamp, 'x-bamboohr-signature': signBambooHr(key, body, timestamp) };
+    };
+    const p = person('BL', 0);
+    const created = JSON.stringify({ type: 'employee.created', timestamp: new Date().toISOString(), data: { companyId: 'gulfcoast', employeeId: p.id, changedFields: ['firstName'] } });
+    const moved = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: 'gulfcoast', employeeId: p.id, changedFields: ['location'] } });
+    try {
+      stack.hris.upsertEmployee(bambooRecord(p));
+      const first = offline.inject({ method: 'POST', url: '/webhooks/bamboohr', headers: signed(created), payload: created });
+      // The hire is being handed over (its snapshot written) when HR moves the person to Dayton.
+      await eventually(async () => (await stack.pool.query(`SELECT 1 FROM hr_snapshots WHERE source = 'bamboohr' AND employee_id = $1`, [p.id])).rowCount === 1, 'the first delivery to take its snapshot');
+      stack.hris.upsertEmployee(bambooRecord({ ...p, site: 'DAY', managerId: 'E1007' }));
+      const second = offline.inject({ method: 'POST', url: '/webhooks/bamboohr', headers: signed(moved), payload: moved });
+      expect([(await first).statusCode, (await second).statusCode]).toEqual([503, 503]);
+      // Neither refused change may have moved the snapshot on: the retries must still see a hire.
+      expect((await stack.pool.query(`SELECT 1 FROM hr_snapshots WHERE source = 'bamboohr' AND employee_id = $1`, [p.id])).rowCount).toBe(0);
+    } finally {
+      await offline.close();
+      await unreachable.close().catch(() => undefined);
+    }
+
+    // BambooHR retries both, now through a bridge whose Temporal answers.
+    const retried = await postBamboo(undefined, { raw: created });
+    const retriedMove = await postBamboo(undefined, { raw: moved });
+    expect([retried.status, retriedMove.status]).toEqual([200, 200]);
+    expect(retried.body.events).toEqual([expect.objectContaining({ type: 'hire', employeeId: p.id })]);
+    expect(retriedMove.body.events).toEqual([]);
+    await eventually(() => learner(p.id)?.branches[0] === 'BR-DAY', 'the hire, at Dayton, to reach the LMS');
+    expect((await deliveries(p.id)).map((d) => d.action)).toEqual(['hire']);
+  }, 60_000);
+
   it('refuses what is not BambooHR, keeping it: bad or stale signature 401, malformed 400; a record it cannot read is held for review', async () => {
     expect((await postBamboo({ type: 'employee.created', data: { employeeId: '1' } }, { key: 'wrong-key' })).status).toBe(401);
     expect((await postBamboo({ type: 'employee.created', data: { employeeId: '1' } }, { timestamp: String(Math.floor(Date.now() / 1000) - 900) })).status).toBe(401);
