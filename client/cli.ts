@@ -54,6 +54,8 @@ program
   .action(async () => {
     quietSdk();
     process.env.LOG_LEVEL ??= 'warn';
+    // The logger exists already (imported with the CLI): the demo's transcript is for people.
+    (await import('../stack/logger')).logger.level = process.env.LOG_LEVEL;
     const { runDemo } = await import('./demo');
     process.exitCode = (await runDemo()) ? 0 : 1;
   });
