@@ -7,6 +7,7 @@ import type { IntakeDeps } from './intake';
 import { learningActivities } from './learning';
 import { lmsActivities, planActivities, type Lms } from './lms';
 import { organisationActivities } from './organisation';
+import { personActivities } from './person';
 import { reconciliationActivities } from './reconciliation';
 
 export interface Systems {
@@ -26,6 +27,7 @@ export function createActivities(systems: Systems) {
     ...planActivities(systems.lms, systems.audit),
     ...auditActivities(systems.audit),
     ...organisationActivities(systems.organisation),
+    ...personActivities(systems),
     ...aiActivities(systems.ai, systems.organisation),
     ...identityActivities(systems.hris, systems.intake.pool, systems.intake),
     ...learningActivities({ hris: systems.hris, lms: systems.lms, ai: systems.ai, organisation: systems.organisation, intake: systems.intake }),

@@ -23,7 +23,7 @@ import { SyncStatusKey } from './definitions';
 
 // Read → desired state → plan → apply → audit: the path every lifecycle workflow takes.
 
-const { readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit, mapJobToCatalog } = activities;
+const { readPerson, readHrProfile, readOrganisation, readLearner, readAccessGroups, applyPlanStep, recordAudit, mapJobToCatalog } = activities;
 // A plan of many steps under a rate-limited LMS can take minutes; heartbeats show it is alive
 // and bring a cancellation (a superseding termination) to it within seconds.
 const { applyPlan } = proxyActivities<Activities>({ startToCloseTimeout: '15m', heartbeatTimeout: '10s', retry });
@@ -113,22 +113,33 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   const audit: AuditEntry[] = [];
   const desk = approvalDesk();
 
-  let hrProfile: HrProfile | null;
-  let organisation: Organisation;
-  let accessGroups: string[];
-  try {
-    [hrProfile, organisation, accessGroups] = await Promise.all([readHrProfile(employeeId), readOrganisation(), readAccessGroups(employeeId)]);
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    // An HRIS record hrsync cannot read (an unknown status, a missing field) goes to a person,
-    // with the raw value, instead of being guessed at.
-    const cause = (err as { cause?: ApplicationFailure }).cause ?? (err as ApplicationFailure);
+  // An HRIS record hrsync cannot read (an unknown status, a missing field) goes to a person,
+  // with the raw value, instead of being guessed at.
+  const unusable = async (cause: { type?: string | null; message: string; details?: unknown }): Promise<never> => {
     await recordAudit([
       { ...base, kind: 'review', action: 'hris-profile', result: 'needs-review', detail: { type: cause.type, problem: cause.message, details: cause.details }, idempotencyKey: key('review:hris-profile') },
       { ...base, kind: 'outcome', action: request.action, result: 'failed', detail: { reason: cause.message }, idempotencyKey: key('outcome') },
     ]);
     setStatus('needs-review');
     throw ApplicationFailure.nonRetryable(`employee ${employeeId} needs review: ${cause.message}`, cause.type ?? 'HrisProfileUnusable');
+  };
+  let hrProfile: HrProfile | null;
+  let organisation: Organisation;
+  let accessGroups: string[];
+  // The LMS account as read with the rest; runs from before one read (see the golden histories) read it after the mapping.
+  let learnerAsRead: ActualLmsState | null | undefined;
+  if (patched('read-person-in-one-activity')) {
+    const person = await readPerson(employeeId);
+    if ('unusable' in person.hr) return unusable(person.hr.unusable);
+    ({ organisation, accessGroups, learner: learnerAsRead } = person);
+    hrProfile = person.hr.profile;
+  } else {
+    try {
+      [hrProfile, organisation, accessGroups] = await Promise.all([readHrProfile(employeeId), readOrganisation(), readAccessGroups(employeeId)]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return unusable((err as { cause?: ApplicationFailure }).cause ?? (err as ApplicationFailure));
+    }
   }
   if (!hrProfile) {
     if (!request.fallbackProfile) {
@@ -178,7 +189,7 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   desired.unresolved.forEach((problem, i) =>
     audit.push({ ...base, kind: 'review', action: 'unresolved', result: 'needs-review', detail: { problem }, idempotencyKey: key(`review:${i}`) }),
   );
-  const actual = await readLearner(employeeId);
+  const actual = learnerAsRead !== undefined ? learnerAsRead : await readLearner(employeeId);
   let steps = planChanges(desired, actual);
   audit.push({
     ...base,
