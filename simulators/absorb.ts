@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createApp, serve, type RunningServer } from './http';
-import type { Fault } from './lms';
+import { controlBody, Fault, RateLimit } from './lms';
 
 // An Absorb-style LMS (the Absorb Integration API, v2 shapes): `POST /authenticate` trades an
 // admin's username, password and the portal's private key for a token string; every call then
@@ -638,16 +638,20 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
   // Inspection and test controls; not part of the vendor API.
   app.get('/sim/state', async () => store.snapshot());
   app.get('/sim/stats', async () => stats);
-  app.post('/sim/faults', async (req) => {
-    faults.push({ ...(req.body as Fault) });
+  app.post('/sim/faults', async (req, reply) => {
+    const fault = controlBody(Fault, req, reply);
+    if (!fault) return reply;
+    faults.push(fault);
     return { faults };
   });
   app.delete('/sim/faults', async () => {
     faults.length = 0;
     return { faults };
   });
-  app.post('/sim/rate-limit', async (req) => {
-    bucket.perSecond = bucket.tokens = Number((req.body as { perSecond: number }).perSecond) || 0;
+  app.post('/sim/rate-limit', async (req, reply) => {
+    const limit = controlBody(RateLimit, req, reply);
+    if (!limit) return reply;
+    bucket.perSecond = bucket.tokens = limit.perSecond;
     return { perSecond: bucket.perSecond };
   });
   app.post('/sim/completions', async (req, reply) => {

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { describeInvalid } from '../domain/hr-event';
 import { webhookSender } from './webhook-sender';
 import { createApp, serve, type RunningServer } from './http';
 
@@ -33,16 +35,31 @@ export function signDoceboWebhook(secret: string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
 }
 
-export interface Fault {
-  status: number;
-  /** How many API calls get this answer; unlimited while `probability` is set. */
-  count?: number;
-  /** Answer this share of API calls with the fault (0..1) instead of a fixed count. */
-  probability?: number;
-  retryAfterSeconds?: number;
-  /** Only calls with this method and path prefix get the fault, e.g. POST /learn/v1/enrollments. */
-  method?: string;
-  pathPrefix?: string;
+export const Fault = z
+  .object({
+    status: z.number().int().min(400).max(599),
+    /** How many API calls get this answer; unlimited while `probability` is set. */
+    count: z.number().int().positive().optional(),
+    /** Answer this share of API calls with the fault (0..1) instead of a fixed count. */
+    probability: z.number().min(0).max(1).optional(),
+    retryAfterSeconds: z.number().nonnegative().optional(),
+    /** Only calls with this method and path prefix get the fault, e.g. POST /learn/v1/enrollments. */
+    method: z.string().optional(),
+    pathPrefix: z.string().startsWith('/').optional(),
+  })
+  .strict();
+export type Fault = z.infer<typeof Fault>;
+
+/** The body of `POST /sim/rate-limit`: API calls a second the simulator answers before 429 (0: no limit). */
+export const RateLimit = z.object({ perSecond: z.number().nonnegative() }).strict();
+
+/** A simulator control's body, parsed; otherwise a 400 that names the field. */
+export function controlBody<T>(schema: z.ZodType<T>, req: FastifyRequest, reply: FastifyReply): T | undefined {
+  const parsed = schema.safeParse(req.body);
+  if (parsed.success) return parsed.data;
+  const { field, message } = describeInvalid(parsed.error);
+  void reply.code(400).send({ error: message, field });
+  return undefined;
 }
 
 interface User {
@@ -492,17 +509,20 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   // Inspection and test controls; not part of the vendor API.
   app.get('/sim/state', async () => store.snapshot());
   app.get('/sim/stats', async () => stats);
-  app.post('/sim/faults', async (req) => {
-    const fault = req.body as Fault;
-    faults.push({ ...fault });
+  app.post('/sim/faults', async (req, reply) => {
+    const fault = controlBody(Fault, req, reply);
+    if (!fault) return reply;
+    faults.push(fault);
     return { faults };
   });
   app.delete('/sim/faults', async () => {
     faults.length = 0;
     return { faults };
   });
-  app.post('/sim/rate-limit', async (req) => {
-    ratePerSecond = Number((req.body as { perSecond: number }).perSecond) || 0;
+  app.post('/sim/rate-limit', async (req, reply) => {
+    const limit = controlBody(RateLimit, req, reply);
+    if (!limit) return reply;
+    ratePerSecond = limit.perSecond;
     tokens = ratePerSecond;
     return { perSecond: ratePerSecond };
   });

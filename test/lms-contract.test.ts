@@ -28,6 +28,8 @@ const org = loadOrganisation();
 
 interface Harness {
   config: HrsyncConfig['lms'];
+  /** Where the simulator answers, its test controls included. */
+  simUrl: string;
   lms: Lms;
   /** How many accounts the LMS holds with this HRIS employee id. */
   accounts(employeeId: string): number;
@@ -64,6 +66,7 @@ type Simulator = {
 
 /** What every vendor's simulator offers alike. */
 const shared = (sim: Simulator) => ({
+  simUrl: sim.url,
   complete: (externalId: string, courseCode: string, completedAt: string, score: number) => post(`${sim.url}/sim/completions`, { externalId, courseCode, completedAt, score }),
   importLearners: (ids: string[]) => sim.importLearners(ids.map((externalId) => ({ externalId, username: `${externalId.toLowerCase()}@example.com` }))),
   injectFault: (fault: Fault) => sim.injectFault(fault),
@@ -145,6 +148,19 @@ describe.each(VENDORS)('the LMS port, $vendor adapter against its simulator', ({
     expect(created.outcome).toBe('applied');
     return created;
   }
+
+  it("refuses a malformed fault or rate limit at its test controls, naming the field", async () => {
+    const control = async (path: string, body: unknown) => {
+      const res = await fetch(`${h.simUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await control('/sim/faults', { status: 'busy' })).toMatchObject({ status: 400, body: { field: 'status' } });
+    expect(await control('/sim/faults', { status: 503, probability: 2 })).toMatchObject({ status: 400, body: { field: 'probability' } });
+    expect((await control('/sim/faults', { status: 503, pathprefix: '/users' })).status).toBe(400);
+    expect(await control('/sim/rate-limit', { perSecond: 'fast' })).toMatchObject({ status: 400, body: { field: 'perSecond' } });
+    expect(await control('/sim/rate-limit', { perSecond: 0 })).toMatchObject({ status: 200, body: { perSecond: 0 } });
+    expect(await h.lms.findLearner('NOBODY-2')).toBeNull(); // nothing was injected
+  });
 
   it('does not find a person the LMS does not know', async () => {
     expect(await h.lms.findLearner('NOBODY-1')).toBeNull();
