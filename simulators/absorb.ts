@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createApp, serve, type RunningServer } from './http';
-import { controlBody, Fault, RateLimit } from './lms';
+import { vendorConditions, type Fault } from './vendor-conditions';
 
 // An Absorb-style LMS (the Absorb Integration API, v2 shapes): `POST /authenticate` trades an
 // admin's username, password and the portal's private key for a token string; every call then
@@ -402,34 +402,12 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
   const ttlMs = (options.tokenTtlSeconds ?? 4 * 3600) * 1000;
   const store = new AbsorbStore(options.courses ?? [{ code: 'DEMO-101', title: 'Demo course' }], options.branches ?? [], options.groupUserIdsLimit ?? 50_000);
   const stats = { requests: 0, byStatus: {} as Record<string, number>, usersCreated: 0, authentications: 0 };
-  const faults: Fault[] = [];
   let latencyMs = options.latencyMs ?? 0;
-  const bucket = { perSecond: options.rateLimitPerSecond ?? 0, tokens: options.rateLimitPerSecond ?? 0, at: Date.now() };
+  const conditions = vendorConditions(options.rateLimitPerSecond);
   /** token → when it lapses; one live token per admin user. */
   const tokens = new Map<string, number>();
   let currentToken: string | undefined;
 
-  /** The fault this call draws, if any (a counted fault is used up as it is drawn). */
-  const drawFault = (method: string, url: string): Fault | undefined => {
-    const index = faults.findIndex((f) => (f.method ?? method) === method && url.startsWith(f.pathPrefix ?? ''));
-    const fault = faults[index];
-    if (!fault) return undefined;
-    if (fault.probability !== undefined) return Math.random() < fault.probability ? fault : undefined;
-    if (fault.count !== undefined && --fault.count <= 0) faults.splice(index, 1);
-    return fault;
-  };
-  /** Seconds to wait before a call is allowed, 0 when it may go ahead (and is counted). */
-  const throttle = (): number => {
-    if (bucket.perSecond <= 0) return 0;
-    const t = Date.now();
-    bucket.tokens = Math.min(bucket.perSecond, bucket.tokens + ((t - bucket.at) / 1000) * bucket.perSecond);
-    bucket.at = t;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perSecond));
-  };
   const validToken = (header: string | undefined): boolean => {
     const token = (header ?? '').replace(/^Bearer\s+/i, '').trim();
     const lapses = tokens.get(token);
@@ -446,12 +424,12 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
     if (req.url.startsWith('/authenticate')) return;
     stats.requests++;
     if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
-    const fault = drawFault(req.method, req.url);
+    const fault = conditions.drawFault(req.method, req.url);
     if (fault) {
       if (fault.retryAfterSeconds !== undefined) reply.header('Retry-After', String(fault.retryAfterSeconds));
       return reply.code(fault.status).send({ code: 'InjectedFault', message: `simulated ${fault.status}` });
     }
-    const wait = throttle();
+    const wait = conditions.throttle();
     if (wait) return reply.code(429).header('Retry-After', String(wait)).send({ code: 'TooManyRequests', message: 'Rate limit exceeded.' });
     if (!validToken(req.headers.authorization)) return reply.code(401).send({ code: 'Unauthorized', message: 'The token is invalid or has expired.' });
   });
@@ -638,22 +616,7 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
   // Inspection and test controls; not part of the vendor API.
   app.get('/sim/state', async () => store.snapshot());
   app.get('/sim/stats', async () => stats);
-  app.post('/sim/faults', async (req, reply) => {
-    const fault = controlBody(Fault, req, reply);
-    if (!fault) return reply;
-    faults.push(fault);
-    return { faults };
-  });
-  app.delete('/sim/faults', async () => {
-    faults.length = 0;
-    return { faults };
-  });
-  app.post('/sim/rate-limit', async (req, reply) => {
-    const limit = controlBody(RateLimit, req, reply);
-    if (!limit) return reply;
-    bucket.perSecond = bucket.tokens = limit.perSecond;
-    return { perSecond: bucket.perSecond };
-  });
+  conditions.registerControls(app);
   app.post('/sim/completions', async (req, reply) => {
     const b = req.body as { externalId: string; courseCode: string; score?: number; completedAt?: string };
     const user = store.userByExternalId(b.externalId);
@@ -686,7 +649,7 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
     password,
     privateKey,
     snapshot: () => store.snapshot(),
-    injectFault: (fault) => void faults.push({ ...fault }),
+    injectFault: conditions.injectFault,
     tamper: (externalId, change) => {
       const user = store.userByExternalId(externalId);
       if (!user) throw new Error(`no LMS user with external id ${externalId}`);
@@ -730,8 +693,8 @@ export async function startAbsorbSimulator(options: AbsorbSimulatorOptions = {})
     },
     expireTokens: () => tokens.clear(),
     setLatency: (ms) => void (latencyMs = ms),
-    clearFaults: () => void (faults.length = 0),
-    setRateLimit: (perSecond) => void (bucket.perSecond = bucket.tokens = perSecond),
+    clearFaults: conditions.clearFaults,
+    setRateLimit: conditions.setRateLimit,
     stats,
   };
 }

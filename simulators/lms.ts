@@ -1,9 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { describeInvalid } from '../domain/hr-event';
 import { webhookSender } from './webhook-sender';
 import { createApp, serve, type RunningServer } from './http';
+import { vendorConditions, type Fault } from './vendor-conditions';
 
 // A Docebo-style LMS: OAuth2 client credentials, /manage/v1 users, branches and groups,
 // /learn/v1 courses and enrollments. It keeps the vendor's rough edges on purpose: ids come back
@@ -35,32 +34,7 @@ export function signDoceboWebhook(secret: string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
 }
 
-export const Fault = z
-  .object({
-    status: z.number().int().min(400).max(599),
-    /** How many API calls get this answer; unlimited while `probability` is set. */
-    count: z.number().int().positive().optional(),
-    /** Answer this share of API calls with the fault (0..1) instead of a fixed count. */
-    probability: z.number().min(0).max(1).optional(),
-    retryAfterSeconds: z.number().nonnegative().optional(),
-    /** Only calls with this method and path prefix get the fault, e.g. POST /learn/v1/enrollments. */
-    method: z.string().optional(),
-    pathPrefix: z.string().startsWith('/').optional(),
-  })
-  .strict();
-export type Fault = z.infer<typeof Fault>;
-
-/** The body of `POST /sim/rate-limit`: API calls a second the simulator answers before 429 (0: no limit). */
-export const RateLimit = z.object({ perSecond: z.number().nonnegative() }).strict();
-
-/** A simulator control's body, parsed; otherwise a 400 that names the field. */
-export function controlBody<T>(schema: z.ZodType<T>, req: FastifyRequest, reply: FastifyReply): T | undefined {
-  const parsed = schema.safeParse(req.body);
-  if (parsed.success) return parsed.data;
-  const { field, message } = describeInvalid(parsed.error);
-  void reply.code(400).send({ error: message, field });
-  return undefined;
-}
+export { Fault } from './vendor-conditions';
 
 interface User {
   user_id: number;
@@ -208,11 +182,8 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   const clientId = options.clientId ?? 'hrsync';
   const clientSecret = options.clientSecret ?? 'hrsync-dev-secret';
   const ttl = options.tokenTtlSeconds ?? 3600;
-  let ratePerSecond = options.rateLimitPerSecond ?? 0;
   let latencyMs = options.latencyMs ?? 0;
-  let tokens = ratePerSecond;
-  let refilledAt = Date.now();
-  const faults: Fault[] = [];
+  const conditions = vendorConditions(options.rateLimitPerSecond);
   const issued = new Map<string, number>();
   /** When each user's account or enrollments were last written (for latency measurements). */
   const writtenAt = new Map<number, number>();
@@ -242,25 +213,13 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     if (!isApi(req.url)) return;
     stats.requests++;
     if (latencyMs) await new Promise((r) => setTimeout(r, latencyMs));
-    const fault = faults.find((f) => (!f.method || f.method === req.method) && (!f.pathPrefix || req.url.startsWith(f.pathPrefix)));
+    const fault = conditions.drawFault(req.method, req.url);
     if (fault) {
-      const hit = fault.probability === undefined || Math.random() < fault.probability;
-      if (fault.probability === undefined && fault.count !== undefined && --fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
-      if (hit) {
-        if (fault.retryAfterSeconds !== undefined) reply.header('Retry-After', String(fault.retryAfterSeconds));
-        return reply.code(fault.status).send({ name: 'Injected fault', message: `simulated ${fault.status}` });
-      }
+      if (fault.retryAfterSeconds !== undefined) reply.header('Retry-After', String(fault.retryAfterSeconds));
+      return reply.code(fault.status).send({ name: 'Injected fault', message: `simulated ${fault.status}` });
     }
-    if (ratePerSecond > 0) {
-      const now = Date.now();
-      tokens = Math.min(ratePerSecond, tokens + ((now - refilledAt) / 1000) * ratePerSecond);
-      refilledAt = now;
-      if (tokens < 1) {
-        const wait = Math.max(1, Math.ceil((1 - tokens) / ratePerSecond));
-        return reply.code(429).header('Retry-After', String(wait)).send({ name: 'Too Many Requests', message: 'rate limit exceeded' });
-      }
-      tokens -= 1;
-    }
+    const wait = conditions.throttle();
+    if (wait) return reply.code(429).header('Retry-After', String(wait)).send({ name: 'Too Many Requests', message: 'rate limit exceeded' });
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const expires = token ? issued.get(token) : undefined;
     if (!expires || expires < Date.now()) {
@@ -509,23 +468,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
   // Inspection and test controls; not part of the vendor API.
   app.get('/sim/state', async () => store.snapshot());
   app.get('/sim/stats', async () => stats);
-  app.post('/sim/faults', async (req, reply) => {
-    const fault = controlBody(Fault, req, reply);
-    if (!fault) return reply;
-    faults.push(fault);
-    return { faults };
-  });
-  app.delete('/sim/faults', async () => {
-    faults.length = 0;
-    return { faults };
-  });
-  app.post('/sim/rate-limit', async (req, reply) => {
-    const limit = controlBody(RateLimit, req, reply);
-    if (!limit) return reply;
-    ratePerSecond = limit.perSecond;
-    tokens = ratePerSecond;
-    return { perSecond: ratePerSecond };
-  });
+  conditions.registerControls(app);
   app.post('/sim/course-staff', async (req, reply) => {
     const b = req.body as { externalId: string; courseCode: string; role: 'instructor' | 'author' };
     const user = [...store.users.values()].find((u) => u.external_id === b.externalId);
@@ -567,7 +510,7 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
     webhookDeliveries: webhooks.deliveries,
     idle: webhooks.idle,
     snapshot: () => store.snapshot(),
-    injectFault: (fault) => faults.push({ ...fault }),
+    injectFault: conditions.injectFault,
     tamper: (externalId, change) => {
       const user = [...store.users.values()].find((u) => u.external_id === externalId);
       if (!user) throw new Error(`no LMS user with external id ${externalId}`);
@@ -619,12 +562,9 @@ export async function startLmsSimulator(options: LmsSimulatorOptions = {}): Prom
         }
       }
     },
-    clearFaults: () => void (faults.length = 0),
+    clearFaults: conditions.clearFaults,
     setLatency: (ms) => void (latencyMs = ms),
-    setRateLimit: (perSecond) => {
-      ratePerSecond = perSecond;
-      tokens = perSecond;
-    },
+    setRateLimit: conditions.setRateLimit,
     stats,
   };
 }
