@@ -215,7 +215,12 @@ export async function syncLearnerWithHr(request: SyncRequest, options: SyncOptio
   // Steps applied in one activity are audited by it (see applySteps); the rest are audited here.
   const auditedByActivity = new Set<string>();
   const apply = async (phase: string, plan: PlanStep[], results: StepResult[]) => {
-    if (await applySteps({ employeeId, eventId: request.eventId, phase, steps: plan, record: [...audit] }, results)) auditedByActivity.add(phase);
+    // The rows so far go with the plan; they leave `audit` only once that activity has written them.
+    const record = [...audit];
+    if (await applySteps({ employeeId, eventId: request.eventId, phase, steps: plan, record }, results)) {
+      auditedByActivity.add(phase);
+      audit.splice(0, record.length);
+    }
   };
   const stepRows = (phase: string, plan: PlanStep[], results: StepResult[]) => (auditedByActivity.has(phase) ? [] : stepAuditEntries(base, key(phase), plan, results));
   const auditSteps = () => [...stepRows('step', steps, applied), ...stepRows('approved-step', releasedSteps, released)];
